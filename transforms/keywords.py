@@ -1,0 +1,356 @@
+"""Keyword coverage: where each page's declared keywords really appear.
+
+Matching rules, shared by every field (title, SEO title, meta description, URL slug, first
+paragraph, body):
+- text is NFKC-normalised (so ``Na⁺`` reads ``Na+``) and case-folded;
+- it is cut into tokens: runs of word characters, keeping internal apostrophes (``Cramer's``),
+  a trailing ``+`` or ``#`` (``C++``, ``Na+``, ``C#``) and a leading dot when the dot starts a
+  word (``.NET``); hyphens, slashes and other punctuation separate tokens, so
+  ``gamma-aminobutyric`` matches the keyword ``gamma aminobutyric``;
+- purely alphabetic tokens are reduced to their Snowball (Porter2) English stem, so
+  ``neurotransmitters`` matches ``neurotransmitter`` and ``Cramer's`` matches ``Cramer``;
+  tokens with digits or symbols are compared as they are;
+- a keyword matches where its tokens appear as a contiguous run of tokens. Matching whole
+  tokens gives word boundaries for free: ``art`` never matches inside ``start``.
+
+Stemming can over-conflate (Porter2 stems ``universe`` and ``universal`` alike); that is the
+price of inflection tolerance, and the same rule applies to every page.
+"""
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+import pandas as pd
+import snowballstemmer
+
+# Yoast SEO's keyphrase density assessment: 0.5-3% is good, over 3% is keyword stuffing.
+YOAST_DENSITY_MIN = 0.005
+YOAST_DENSITY_MAX = 0.03
+# Yoast only judges density on texts of 100 words or more: below that one mention is 1%+.
+YOAST_DENSITY_MIN_WORDS = 100
+
+
+@dataclass(frozen=True)
+class KeywordSettings:
+    """Tunables of keyword matching and of the per-page keyword summary.
+
+    - ``stemmer_language``: Snowball stemmer used for inflection tolerance (``english``).
+    - ``density_min``: fraction of body words below which the main keyword is under-used
+      (0.005 = 0.5%, Yoast's lower bound of a good keyphrase density).
+    - ``stuffing_density``: fraction of body words above which the main keyword counts as
+      stuffed (0.03 = 3%, Yoast's upper bound; density = occurrences x words in keyword /
+      body words).
+    - ``density_min_words``: pages with fewer body words are never flagged for density
+      (100, as Yoast: on a short page a single mention is already over 1%).
+    """
+
+    stemmer_language: str = "english"
+    density_min: float = YOAST_DENSITY_MIN
+    stuffing_density: float = YOAST_DENSITY_MAX
+    density_min_words: int = YOAST_DENSITY_MIN_WORDS
+
+
+_COVERAGE_DTYPES = {
+    "doc_key": "str",
+    "keyword": "str",
+    "keyword_position": "int64",
+    "in_title": "bool",
+    "in_seo_title": "bool",
+    "in_meta_description": "bool",
+    "in_url": "bool",
+    "in_first_paragraph": "bool",
+    "body_occurrences": "int64",
+    "density": "float64",
+}
+COVERAGE_COLUMNS = list(_COVERAGE_DTYPES)
+
+# Possessive quantifiers: tokens never need backtracking, and this is the hot loop.
+_TOKEN_RE = re.compile(r"(?<![\w.])\.\w++[+#]*+|\w++(?:'\w++)*+[+#]*+")
+_ALPHA_TOKEN_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+# Word count used when ingest gave no ``word_count``: runs of word characters, with internal
+# hyphens, apostrophes or dots kept inside one word (``well-known``, ``neuron's``, ``3.14``).
+WORD_RE = re.compile(r"\w+(?:[-'’.]\w+)*")
+# Typographic apostrophes read as the ASCII one, so ``Cramer’s`` matches ``Cramer's``.
+_APOSTROPHES = ("’", "‘", "ʼ")
+
+Stems = tuple[str, ...]
+_SHORT_TEXT = 200  # characters; texts up to this long are memoised whole
+
+
+def count_words(text: str | None) -> int:
+    """Number of words in ``text`` by ``WORD_RE``; 0 for None."""
+    return len(WORD_RE.findall(text)) if text else 0
+
+
+class Stemmer:
+    """Tokeniser plus memoised stemmer: each distinct token is stemmed once per batch."""
+
+    def __init__(self, language: str = "english") -> None:
+        self._stem_word = snowballstemmer.stemmer(language).stemWord
+        self._cache: dict[str, str] = {}
+        # Titles, SEO titles and keywords repeat across a site (``QuickTakes | <subject>``).
+        self._short_texts: dict[str, Stems] = {}
+
+    def _stem_new(self, token: str) -> str:
+        stem = self._stem_word(token) if _ALPHA_TOKEN_RE.fullmatch(token) else token
+        self._cache[token] = stem
+        return stem
+
+    def stems(self, text: str | None) -> Stems:
+        """Stems of the tokens of ``text``, in order (empty for None or blank text)."""
+        if not text:
+            return ()
+        if len(text) <= _SHORT_TEXT:
+            stems = self._short_texts.get(text)
+            if stems is None:
+                stems = self._short_texts[text] = self._tokenise(text)
+            return stems
+        return self._tokenise(text)
+
+    def _tokenise(self, text: str) -> Stems:
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        for apostrophe in _APOSTROPHES:
+            if apostrophe in folded:
+                folded = folded.replace(apostrophe, "'")
+        cache, stem_new = self._cache, self._stem_new
+        return tuple([cache[t] if t in cache else stem_new(t) for t in _TOKEN_RE.findall(folded)])
+
+
+def count_phrase(stems: Stems, phrase: Stems) -> int:
+    """Non-overlapping occurrences of ``phrase`` as a contiguous run in ``stems``.
+
+    Scans with ``tuple.count`` / ``tuple.index`` (C loops) rather than a Python loop per token:
+    a page's body is scanned once per keyword, which keeps a page with 10 keywords well under
+    a millisecond."""
+    if not phrase:
+        return 0
+    if len(phrase) == 1:
+        return stems.count(phrase[0])
+    first, width, found, start = phrase[0], len(phrase), 0, 0
+    while True:
+        try:
+            start = stems.index(first, start)
+        except ValueError:
+            return found
+        if stems[start : start + width] == phrase:
+            found += 1
+            start += width
+        else:
+            start += 1
+
+
+def starts_with(stems: Stems, phrase: Stems) -> bool:
+    return bool(phrase) and stems[: len(phrase)] == phrase
+
+
+def _text(value: object) -> str | None:
+    """A str cell, or None for None/NaN/blank (any str column may be missing)."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def declared_keywords(value: object) -> list[str]:
+    """A page's keyword list, robust to None, NaN, arrays and comma-separated strings."""
+    if isinstance(value, str):
+        items: Iterable[object] = value.split(",")
+    elif isinstance(value, list | tuple | np.ndarray | pd.Series):
+        items = value
+    else:
+        return []
+    return [" ".join(item.split()) for item in items if isinstance(item, str) and item.strip()]
+
+
+def keyword_key(keyword: str, stemmer: Stemmer) -> str:
+    """Stemmed, case-folded identity of a keyword: ``Neurotransmitters`` == ``neurotransmitter``."""
+    return " ".join(stemmer.stems(keyword))
+
+
+def clean_keywords(value: object, stemmer: Stemmer) -> list[tuple[str, Stems]]:
+    """Declared keywords with their stems, dropping blanks, punctuation-only entries and
+    duplicates (same stems, e.g. ``GABA`` and ``gaba``, or singular and plural); first wins."""
+    seen: set[Stems] = set()
+    cleaned = []
+    for keyword in declared_keywords(value):
+        stems = stemmer.stems(keyword)
+        if stems and stems not in seen:
+            seen.add(stems)
+            cleaned.append((keyword, stems))
+    return cleaned
+
+
+def first_paragraph(body_text: str | None) -> str | None:
+    """Text before the first blank line of the plain-text body."""
+    if not body_text:
+        return None
+    return re.split(r"\n[ \t]*\n", body_text.strip(), maxsplit=1)[0]
+
+
+def url_slug(url: str | None) -> str | None:
+    """Last non-empty path segment of a URL (the slug), percent-decoded, separators as spaces."""
+    if not url:
+        return None
+    segments = [segment for segment in urlsplit(url).path.split("/") if segment]
+    if not segments:
+        return None
+    return re.sub(r"[-_]+", " ", unquote(segments[-1]))
+
+
+def body_of(row: pd.Series | object) -> str | None:
+    """Plain-text body, falling back to the markdown when ingest gave no plain text."""
+    return _text(getattr(row, "body_text", None)) or _text(getattr(row, "body_markdown", None))
+
+
+def body_word_count(row: object) -> int:
+    """Ingest's ``word_count`` when present, else ``count_words`` of the body."""
+    value = getattr(row, "word_count", None)
+    if value is not None and not pd.isna(value):
+        return int(value)
+    return count_words(body_of(row))
+
+
+def _field(name: str) -> Callable[[object], str | None]:
+    return lambda row: _text(getattr(row, name, None))
+
+
+# The fields a keyword is looked for in, each read from a document row.
+_FIELDS: dict[str, Callable[[object], str | None]] = {
+    "title": _field("title"),
+    "seo_title": _field("seo_title"),
+    "meta_description": _field("meta_description"),
+    "url": lambda row: url_slug(_text(getattr(row, "url", None))),
+    "first_paragraph": lambda row: first_paragraph(body_of(row)),
+    "body": body_of,
+}
+
+
+def keyword_coverage(documents: pd.DataFrame, settings: KeywordSettings = KeywordSettings()) -> pd.DataFrame:
+    """One row per (document, declared keyword): where the keyword appears.
+
+    ``keyword_position`` is the keyword's rank among the page's cleaned keywords (0 = main
+    keyword). ``in_url`` looks at the URL slug (last path segment). ``body_occurrences`` counts
+    non-overlapping phrase matches in the body; ``density`` is a fraction (0.03 = 3%):
+    ``body_occurrences x words in keyword / body words``, NaN when the body has no words.
+    """
+    stemmer = Stemmer(settings.stemmer_language)
+    columns: dict[str, list] = {name: [] for name in COVERAGE_COLUMNS}
+    for row in documents.itertuples(index=False):
+        keywords = clean_keywords(getattr(row, "keywords", None), stemmer)
+        if not keywords:
+            continue
+        fields = {name: stemmer.stems(read(row)) for name, read in _FIELDS.items()}
+        body_words = body_word_count(row)
+        for position, (keyword, stems) in enumerate(keywords):
+            occurrences = count_phrase(fields["body"], stems)
+            columns["doc_key"].append(row.doc_key)
+            columns["keyword"].append(keyword)
+            columns["keyword_position"].append(position)
+            for name in ("title", "seo_title", "meta_description", "url", "first_paragraph"):
+                columns[f"in_{name}"].append(count_phrase(fields[name], stems) > 0)
+            columns["body_occurrences"].append(occurrences)
+            columns["density"].append(occurrences * len(stems) / body_words if body_words else np.nan)
+    return pd.DataFrame(columns, columns=COVERAGE_COLUMNS).astype(_COVERAGE_DTYPES)
+
+
+SUMMARY_COLUMNS = [
+    "doc_key",
+    "keywords_declared",
+    "keywords_in_body",
+    "keyword_coverage_ratio",
+    "keywords_missing",
+    "main_keyword",
+    "main_keyword_in_title",
+    "main_keyword_at_title_start",
+    "main_keyword_in_first_paragraph",
+    "main_keyword_in_meta_description",
+    "main_keyword_in_url",
+    "main_keyword_density",
+    "keyword_stuffing",
+]
+
+
+def _main_keyword_at_title_start(documents: pd.DataFrame, main: pd.Series, stemmer: Stemmer) -> pd.Series:
+    """Whether the page title or the SEO title begins with the page's main keyword."""
+    titles = documents.set_index("doc_key")[["title", "seo_title"]].reindex(main.index)
+    at_start = []
+    for keyword, title, seo_title in zip(main, titles["title"], titles["seo_title"], strict=True):
+        stems = stemmer.stems(keyword)
+        at_start.append(any(starts_with(stemmer.stems(_text(text)), stems) for text in (title, seo_title)))
+    return pd.Series(at_start, index=main.index, dtype="bool")
+
+
+def page_keyword_summary(
+    documents: pd.DataFrame, coverage: pd.DataFrame, settings: KeywordSettings = KeywordSettings()
+) -> pd.DataFrame:
+    """One row per document: how well its declared keywords are covered.
+
+    ``keyword_coverage_ratio`` is the share of declared keywords found in the body (NaN when
+    none are declared); ``keywords_missing`` lists those not found. ``main_keyword_*`` describe
+    the first declared keyword and are NA when there is none; "in title" means in the page
+    title or the SEO title, "at title start" that either begins with it.
+    ``keyword_stuffing``: main keyword density over ``settings.stuffing_density`` on a body of
+    at least ``settings.density_min_words`` words.
+    """
+    found = coverage["body_occurrences"] > 0
+    per_page = coverage.assign(found=found).groupby("doc_key", sort=False)
+    declared = per_page.size()
+    in_body = per_page["found"].sum()
+    missing = coverage.loc[~found].groupby("doc_key", sort=False)["keyword"].agg(list)
+    main = coverage.loc[coverage["keyword_position"] == 0].set_index("doc_key")
+
+    keys = documents["doc_key"]
+    summary = pd.DataFrame({"doc_key": keys.to_numpy()})
+    summary["keywords_declared"] = declared.reindex(keys).fillna(0).astype("int64").to_numpy()
+    summary["keywords_in_body"] = in_body.reindex(keys).fillna(0).astype("int64").to_numpy()
+    summary["keyword_coverage_ratio"] = (
+        summary["keywords_in_body"] / summary["keywords_declared"].where(summary["keywords_declared"] > 0)
+    ).astype("float64")
+    missing_lists = missing.reindex(keys).to_numpy()
+    summary["keywords_missing"] = [value if isinstance(value, list) else [] for value in missing_lists]
+    main_rows = main.reindex(keys)
+    summary["main_keyword"] = main_rows["keyword"].to_numpy()
+    has_main = main_rows["keyword"].notna().to_numpy()
+    at_start = _main_keyword_at_title_start(
+        documents, main["keyword"], Stemmer(settings.stemmer_language)
+    ).reindex(keys)
+    placements = {
+        "main_keyword_in_title": main_rows["in_title"] | main_rows["in_seo_title"],
+        "main_keyword_at_title_start": at_start,
+        "main_keyword_in_first_paragraph": main_rows["in_first_paragraph"],
+        "main_keyword_in_meta_description": main_rows["in_meta_description"],
+        "main_keyword_in_url": main_rows["in_url"],
+    }
+    for column, values in placements.items():
+        summary[column] = pd.array(values.to_numpy(), dtype="boolean")
+        summary.loc[~has_main, column] = pd.NA
+    summary["main_keyword_density"] = main_rows["density"].astype("float64").to_numpy()
+    body_words = np.array([body_word_count(row) for row in documents.itertuples(index=False)], dtype=np.int64)
+    summary["keyword_stuffing"] = (
+        (summary["main_keyword_density"] > settings.stuffing_density).to_numpy()
+        & (body_words >= settings.density_min_words)
+    ).astype(bool)
+    return summary[SUMMARY_COLUMNS]
+
+
+CANNIBALISATION_COLUMNS = ["main_keyword_key", "main_keyword", "doc_key", "subject_key", "group_size"]
+
+
+def keyword_cannibalisation(documents: pd.DataFrame) -> pd.DataFrame:
+    """Pages that target the same main keyword (first declared), one row per page of each group
+    of two or more. Keywords are compared by ``keyword_key`` (stems, case-folded), so
+    ``Neurotransmitters`` and ``neurotransmitter`` compete. Largest groups first."""
+    stemmer = Stemmer(KeywordSettings().stemmer_language)
+    rows = []
+    for row in documents.itertuples(index=False):
+        keywords = clean_keywords(getattr(row, "keywords", None), stemmer)
+        if keywords:
+            keyword, stems = keywords[0]
+            rows.append((" ".join(stems), keyword, row.doc_key, getattr(row, "subject_key", None)))
+    pages = pd.DataFrame(rows, columns=CANNIBALISATION_COLUMNS[:-1])
+    pages["group_size"] = pages.groupby("main_keyword_key")["doc_key"].transform("size").astype("int64")
+    pages = pages.loc[pages["group_size"] >= 2]
+    return pages.sort_values(
+        ["group_size", "main_keyword_key", "doc_key"], ascending=[False, True, True], ignore_index=True
+    )[CANNIBALISATION_COLUMNS]
