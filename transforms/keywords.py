@@ -39,8 +39,6 @@ class KeywordSettings:
     """Tunables of keyword matching and of the per-page keyword summary.
 
     - ``stemmer_language``: Snowball stemmer used for inflection tolerance (``english``).
-    - ``density_min``: fraction of body words below which the main keyword is under-used
-      (0.005 = 0.5%, Yoast's lower bound of a good keyphrase density).
     - ``stuffing_density``: fraction of body words above which the main keyword counts as
       stuffed (0.03 = 3%, Yoast's upper bound; density = occurrences x words in keyword /
       body words).
@@ -49,7 +47,6 @@ class KeywordSettings:
     """
 
     stemmer_language: str = "english"
-    density_min: float = YOAST_DENSITY_MIN
     stuffing_density: float = YOAST_DENSITY_MAX
     density_min_words: int = YOAST_DENSITY_MIN_WORDS
 

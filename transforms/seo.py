@@ -1,0 +1,348 @@
+"""SEO metadata checks, page by page and across the site.
+
+Every check yields rows of ``doc_key, rule, severity, detail``: ``rule`` is a stable snake_case
+id (explained, with a suggested fix, in ``SEO_RULES``), ``severity`` one of ``error`` (the page
+lacks something search engines need), ``warning`` (breaks a search-engine guideline) or
+``notice`` (a missed opportunity), and ``detail`` a sentence with the measured value and bound.
+
+Bounds come from ``SeoThresholds`` and may differ per subject (``resolve_thresholds``).
+"""
+
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pandas as pd
+
+from transforms.keywords import (
+    YOAST_DENSITY_MAX,
+    YOAST_DENSITY_MIN,
+    YOAST_DENSITY_MIN_WORDS,
+    KeywordSettings,
+    body_word_count,
+    keyword_coverage,
+    page_keyword_summary,
+)
+from transforms.pixel_width import DESCRIPTION_FONT_PX, TITLE_FONT_PX, text_width_px
+
+FINDING_COLUMNS = ["doc_key", "rule", "severity", "detail"]
+
+
+@dataclass(frozen=True)
+class SeoThresholds:
+    """Bounds of the page checks. Defaults follow issue 4, from Screaming Frog and Yoast SEO.
+
+    - ``seo_title_min_chars`` 30, ``seo_title_max_chars`` 60: Screaming Frog's title bounds.
+    - ``seo_title_max_px`` 580: width Google shows before cutting a title (Screaming Frog
+      uses 561, Yoast 600), measured in Arial at ``title_font_px`` (20 px, Google's titles).
+    - ``meta_description_min_chars`` 70, ``meta_description_max_chars`` 155: Screaming Frog
+      (Yoast's good range is 120-156).
+    - ``meta_description_max_px`` 920: description width before Google cuts it (Screaming
+      Frog uses 985), in Arial at ``description_font_px`` (14 px, Google's snippets).
+    - ``thin_content_words`` 300: Yoast's minimum for a good text length.
+    - ``keyword_density_max`` 0.03: main keyword density (occurrences x words in keyword /
+      body words) above which the page is keyword-stuffed (Yoast's 3%), judged only on
+      bodies of ``keyword_density_min_words`` (100, as Yoast) or more. Below
+      ``keyword_density_min`` (0.005, Yoast's 0.5%) the main keyword is under-used.
+    """
+
+    seo_title_min_chars: int = 30
+    seo_title_max_chars: int = 60
+    seo_title_max_px: float = 580.0
+    title_font_px: float = TITLE_FONT_PX
+    meta_description_min_chars: int = 70
+    meta_description_max_chars: int = 155
+    meta_description_max_px: float = 920.0
+    description_font_px: float = DESCRIPTION_FONT_PX
+    thin_content_words: int = 300
+    keyword_density_min: float = YOAST_DENSITY_MIN
+    keyword_density_max: float = YOAST_DENSITY_MAX
+    keyword_density_min_words: int = YOAST_DENSITY_MIN_WORDS
+
+
+_THRESHOLD_FIELDS = {field.name: field.type for field in dataclasses.fields(SeoThresholds)}
+
+
+def resolve_thresholds(
+    base: SeoThresholds, overrides: Mapping[str, Mapping[str, Any]], subject_key: str
+) -> SeoThresholds:
+    """``base`` with the overrides configured for ``subject_key`` applied (base if none).
+
+    ``overrides`` maps subject_key -> {field: value}, as read from the TOML config. An unknown
+    field or a non-numeric value raises ValueError naming the subject and the field."""
+    subject_overrides = overrides.get(subject_key)
+    if not subject_overrides:
+        return base
+    unknown = sorted(set(subject_overrides) - set(_THRESHOLD_FIELDS))
+    if unknown:
+        raise ValueError(
+            f"unknown SEO threshold(s) {', '.join(unknown)} for subject {subject_key!r}; "
+            f"known: {', '.join(_THRESHOLD_FIELDS)}"
+        )
+    coerced: dict[str, int | float] = {}
+    for name, value in subject_overrides.items():
+        where = f"SEO threshold {name} for subject {subject_key!r}"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{where} must be a number, got {value!r}")
+        if _THRESHOLD_FIELDS[name] is int and not float(value).is_integer():
+            raise ValueError(f"{where} must be a whole number, got {value!r}")
+        coerced[name] = int(value) if _THRESHOLD_FIELDS[name] is int else float(value)
+    return dataclasses.replace(base, **coerced)
+
+
+SEO_RULES: dict[str, str] = {
+    "title_missing": "The page has no title. Give every page a title that says what it answers.",
+    "seo_title_missing": "No SEO title: search engines will make one up. Write a title for the results page.",
+    "seo_title_too_long": "The SEO title has too many characters and will be cut in search results. "
+    "Shorten it, keeping the main keyword first.",
+    "seo_title_too_wide": "The SEO title is wider than search results show and will be cut. "
+    "Shorten it or use narrower words.",
+    "seo_title_too_short": "The SEO title is short and wastes space in search results. "
+    "Add the page's main keyword and what sets it apart.",
+    "meta_description_missing": "No meta description: search engines will quote a random passage. "
+    "Write a summary that invites the click.",
+    "meta_description_too_short": "The meta description is too short to sell the page. Expand it "
+    "with what the reader will learn.",
+    "meta_description_too_long": "The meta description has too many characters and will be cut. "
+    "Trim it so the key point comes first.",
+    "meta_description_too_wide": "The meta description is wider than search results show and will be "
+    "cut. Trim it.",
+    "keywords_missing": "No target keywords are declared, so coverage cannot be checked. "
+    "Declare the phrases the page should rank for.",
+    "thin_content": "The page has little text and may be judged low-value. Expand the answer.",
+    "url_file_name_mismatch": "The URL's last segment and the file name disagree, so links or "
+    "redirects may point at the wrong page. Make them match.",
+    "keyword_stuffing": "The main keyword is repeated too often, which reads badly and search "
+    "engines penalise. Use synonyms or fewer repetitions.",
+    "main_keyword_density_low": "The main keyword is rare in the body (or absent), so the page "
+    "may not rank for it. Mention it a few more times where it reads naturally.",
+    "main_keyword_not_in_title": "The main keyword is in neither the title nor the SEO title. "
+    "Put it in the title, ideally at the start.",
+    "main_keyword_not_in_meta_description": "The main keyword is not in the meta description, "
+    "where search engines highlight it. Work it in.",
+    "duplicate_seo_title": "Several pages share this SEO title, so search results cannot tell them "
+    "apart. Give each page its own title.",
+    "duplicate_meta_description": "Several pages share this meta description. Write one for each page.",
+    "duplicate_title": "Several pages share this title. Make each title name its own question.",
+}
+
+SEVERITY: dict[str, str] = {
+    "title_missing": "error",
+    "seo_title_missing": "warning",
+    "seo_title_too_long": "warning",
+    "seo_title_too_wide": "warning",
+    "seo_title_too_short": "notice",
+    "meta_description_missing": "warning",
+    "meta_description_too_short": "notice",
+    "meta_description_too_long": "warning",
+    "meta_description_too_wide": "warning",
+    "keywords_missing": "warning",
+    "thin_content": "warning",
+    "url_file_name_mismatch": "error",
+    "keyword_stuffing": "warning",
+    "main_keyword_density_low": "notice",
+    "main_keyword_not_in_title": "notice",
+    "main_keyword_not_in_meta_description": "notice",
+    "duplicate_seo_title": "warning",
+    "duplicate_meta_description": "warning",
+    "duplicate_title": "warning",
+}
+
+Finding = tuple[str, str]  # (rule, detail); doc_key and severity are added by the caller
+
+
+def _present(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _check_seo_title(seo_title: str | None, bounds: SeoThresholds) -> Iterator[Finding]:
+    if seo_title is None:
+        yield "seo_title_missing", "The page has no SEO title."
+        return
+    chars = len(seo_title)
+    if chars > bounds.seo_title_max_chars:
+        yield (
+            "seo_title_too_long",
+            f"SEO title is {chars} characters; keep it under {bounds.seo_title_max_chars}.",
+        )
+    if chars < bounds.seo_title_min_chars:
+        yield (
+            "seo_title_too_short",
+            f"SEO title is {chars} characters; use at least {bounds.seo_title_min_chars}.",
+        )
+    width = text_width_px(seo_title, bounds.title_font_px)
+    if width > bounds.seo_title_max_px:
+        yield (
+            "seo_title_too_wide",
+            f"SEO title is about {width:.0f} px wide; keep it under {bounds.seo_title_max_px:.0f} px.",
+        )
+
+
+def _check_meta_description(description: str | None, bounds: SeoThresholds) -> Iterator[Finding]:
+    if description is None:
+        yield "meta_description_missing", "The page has no meta description."
+        return
+    chars = len(description)
+    if chars > bounds.meta_description_max_chars:
+        yield (
+            "meta_description_too_long",
+            f"Meta description is {chars} characters; keep it under {bounds.meta_description_max_chars}.",
+        )
+    if chars < bounds.meta_description_min_chars:
+        yield (
+            "meta_description_too_short",
+            f"Meta description is {chars} characters; use at least {bounds.meta_description_min_chars}.",
+        )
+    width = text_width_px(description, bounds.description_font_px)
+    if width > bounds.meta_description_max_px:
+        yield (
+            "meta_description_too_wide",
+            f"Meta description is about {width:.0f} px wide; keep it under "
+            f"{bounds.meta_description_max_px:.0f} px.",
+        )
+
+
+def _url_last_segment(url: str) -> str | None:
+    segments = [segment for segment in urlsplit(url).path.split("/") if segment]
+    return unquote(segments[-1]) if segments else None
+
+
+def _file_stem(file_name: str) -> str:
+    for suffix in (".md", ".markdown"):
+        if file_name.lower().endswith(suffix):
+            return file_name[: -len(suffix)]
+    return file_name
+
+
+def _check_url_file_name(url: str | None, file_name: str | None) -> Iterator[Finding]:
+    if url is None or file_name is None:
+        return
+    segment, stem = _url_last_segment(url), _file_stem(file_name)
+    # Case is ignored: a mismatch only in letter case is served by most hosts and is not the
+    # broken-link risk this rule is about.
+    if segment is None or segment.casefold() != stem.casefold():
+        yield (
+            "url_file_name_mismatch",
+            f"URL ends in {segment!r} but the file is {file_name!r}; they should name the same page.",
+        )
+
+
+def _is_false(flag: object) -> bool:
+    """True only for a known False (summary flags are NA when the page has no main keyword)."""
+    return flag is not None and flag is not pd.NA and not bool(flag)
+
+
+def _check_keywords(row: object, summary_row: object | None, bounds: SeoThresholds) -> Iterator[Finding]:
+    if summary_row is None or summary_row.keywords_declared == 0:
+        yield "keywords_missing", "The page declares no target keywords."
+        return
+    main = summary_row.main_keyword
+    density = summary_row.main_keyword_density
+    if body_word_count(row) >= bounds.keyword_density_min_words and pd.notna(density):
+        if density > bounds.keyword_density_max:
+            yield (
+                "keyword_stuffing",
+                f"Main keyword {main!r} makes up {density:.1%} of the body; keep it under "
+                f"{bounds.keyword_density_max:.0%}.",
+            )
+        elif density < bounds.keyword_density_min:
+            yield (
+                "main_keyword_density_low",
+                f"Main keyword {main!r} makes up {density:.1%} of the body; aim for at least "
+                f"{bounds.keyword_density_min:.1%}.",
+            )
+    if _is_false(summary_row.main_keyword_in_title):
+        yield "main_keyword_not_in_title", f"Main keyword {main!r} is in neither the title nor the SEO title."
+    if _is_false(summary_row.main_keyword_in_meta_description):
+        yield "main_keyword_not_in_meta_description", f"Main keyword {main!r} is not in the meta description."
+
+
+def _page_findings(row: object, summary_row: object | None, bounds: SeoThresholds) -> Iterator[Finding]:
+    if _present(getattr(row, "title", None)) is None:
+        yield "title_missing", "The page has no title."
+    yield from _check_seo_title(_present(getattr(row, "seo_title", None)), bounds)
+    yield from _check_meta_description(_present(getattr(row, "meta_description", None)), bounds)
+    yield from _check_keywords(row, summary_row, bounds)
+    words = body_word_count(row)
+    if words < bounds.thin_content_words:
+        yield "thin_content", f"The body has {words} words; aim for at least {bounds.thin_content_words}."
+    yield from _check_url_file_name(
+        _present(getattr(row, "url", None)), _present(getattr(row, "file_name", None))
+    )
+
+
+def _findings_frame(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+    findings = pd.DataFrame(rows, columns=["doc_key", "rule", "detail"])
+    findings.insert(2, "severity", findings["rule"].map(SEVERITY))
+    return findings[FINDING_COLUMNS].astype("str")
+
+
+def page_seo_findings(
+    documents: pd.DataFrame,
+    thresholds_for: Callable[[str], SeoThresholds],
+    summary: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Page-level SEO findings: one row per (document, broken rule).
+
+    ``thresholds_for(subject_key)`` gives each page's bounds (called once per subject).
+    ``summary`` is ``page_keyword_summary``'s output, used by the keyword rules; when None it
+    is computed here with the default ``KeywordSettings``.
+    """
+    if summary is None:
+        settings = KeywordSettings()
+        summary = page_keyword_summary(documents, keyword_coverage(documents, settings), settings)
+    summary_by_doc = {row.doc_key: row for row in summary.itertuples(index=False)}
+    bounds_by_subject: dict[str, SeoThresholds] = {}
+    rows: list[tuple[str, str, str]] = []
+    for row in documents.itertuples(index=False):
+        subject_key = getattr(row, "subject_key", None) or ""
+        bounds = bounds_by_subject.get(subject_key)
+        if bounds is None:
+            bounds = bounds_by_subject[subject_key] = thresholds_for(subject_key)
+        for rule, detail in _page_findings(row, summary_by_doc.get(row.doc_key), bounds):
+            rows.append((row.doc_key, rule, detail))
+    return _findings_frame(rows)
+
+
+def _excerpt(value: str, limit: int = 80) -> str:
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+def _duplicates(documents: pd.DataFrame, column: str, rule: str, label: str) -> list[tuple[str, str, str]]:
+    """Findings for pages whose ``column`` equals another page's, ignoring case and spacing."""
+    if column not in documents.columns:
+        return []
+    values = [_present(value) for value in documents[column].tolist()]
+    keys = [" ".join(value.casefold().split()) if value else None for value in values]
+    pages = pd.DataFrame(
+        {"doc_key": documents["doc_key"].tolist(), "value": values, "key": keys}, dtype=object
+    ).dropna()
+    pages = pages.loc[pages.groupby("key")["doc_key"].transform("size") >= 2]
+    rows = []
+    for _, group in pages.sort_values("doc_key").groupby("key", sort=False):
+        doc_keys = group["doc_key"].tolist()
+        for position, (doc_key, value) in enumerate(zip(doc_keys, group["value"], strict=True)):
+            example = doc_keys[1] if position == 0 else doc_keys[0]
+            others = len(doc_keys) - 1
+            rows.append(
+                (
+                    doc_key,
+                    rule,
+                    f"{label} {_excerpt(value)!r} is shared with {others} other "
+                    f"page{'s' if others > 1 else ''} (e.g. {example}).",
+                )
+            )
+    return rows
+
+
+def site_seo_findings(documents: pd.DataFrame) -> pd.DataFrame:
+    """Site-wide findings over the pages given (pass the live pages): duplicate SEO titles,
+    meta descriptions and titles, compared ignoring case and whitespace."""
+    rows = [
+        *_duplicates(documents, "seo_title", "duplicate_seo_title", "SEO title"),
+        *_duplicates(documents, "meta_description", "duplicate_meta_description", "Meta description"),
+        *_duplicates(documents, "title", "duplicate_title", "Title"),
+    ]
+    return _findings_frame(rows)
