@@ -1,0 +1,98 @@
+from pathlib import Path
+
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transforms.plaintext import SECTION_BREAK, decode_escapes, markdown_to_text
+
+SHARED = Path(__file__).parents[1].parent / "shared"
+
+
+def test_decode_escapes_turns_literal_sequences_into_whitespace():
+    assert decode_escapes(r"one\n\ntwo") == "one\n\ntwo"
+    assert decode_escapes(r"a\r\nb") == "a\nb"
+    assert decode_escapes("a\r\nb\rc") == "a\nb\nc"
+    assert decode_escapes(r"col\tcol") == "col col"
+
+
+def test_decode_escapes_keeps_escaped_backslashes_and_decodes_single_ones():
+    assert decode_escapes(r"C:\\new") == "C:\\new"
+    # Documented choice: a path written with one backslash is decoded like prose.
+    assert decode_escapes(r"C:\new") == "C:\new"
+    assert decode_escapes("no escapes here") == "no escapes here"
+
+
+def test_list_items_without_full_stops_become_separate_sentences():
+    text = markdown_to_text("Intro:\n\n- fast\n- cheap\n- good enough\n")
+    assert text == "Intro.\n\nfast.\ncheap.\ngood enough."
+
+
+def test_existing_terminal_punctuation_is_kept():
+    assert markdown_to_text("- Is it?\n- Yes!\n- (done.)\n") == "Is it?\nYes!\n(done.)"
+
+
+def test_code_urls_html_images_and_entities_are_removed():
+    markdown = (
+        "Read [the guide](https://example.com/guide) or https://bare.example.com/x now.\n\n"
+        "```powershell\nGet-Help -Name Foo\n```\n\n"
+        "    indented code\n\n"
+        "<div>\nhtml block\n</div>\n\n"
+        "Some <b>bold</b> text&nbsp;here and <https://auto.example.com> ![alt words](i.png)\n"
+    )
+    text = markdown_to_text(markdown)
+    assert text == "Read the guide or now.\n\nSome bold text here and."
+    for gone in ("http", "Get-Help", "indented", "html block", "<", "&nbsp;", "\xa0", "alt words"):
+        assert gone not in text
+
+
+def test_inline_code_stays_in_its_sentence():
+    assert markdown_to_text("The `Get-Help` cmdlet shows help") == "The Get-Help cmdlet shows help."
+
+
+def test_headings_are_separate_lines_that_open_sections():
+    text = markdown_to_text("# Title\n\nIntro text\n\n## Part two\nBody text\n")
+    assert text == "Title.\n\nIntro text." + SECTION_BREAK + "Part two.\n\nBody text."
+
+
+def test_table_cells_end_as_sentences_one_row_per_line():
+    text = markdown_to_text("| Name | Use |\n|---|---|\n| Get-Item | Reads items |\n| x | |\n")
+    assert text == "Name. Use.\nGet-Item. Reads items.\nx."
+
+
+def test_blockquote_paragraphs_and_nested_lists():
+    assert markdown_to_text("> first\n>\n> second\n") == "first.\n\nsecond."
+    assert markdown_to_text("- a b\n  - c d\n- e f\n") == "a b.\nc d.\ne f."
+
+
+def test_nothing_visible_gives_empty_text():
+    for markdown in ("", "&nbsp;", "```\ncode\n```", "<https://example.com>", "<!-- c -->", "---"):
+        assert markdown_to_text(markdown) == ""
+
+
+def test_sample_page_answer_becomes_four_prose_lines():
+    page = next((SHARED / "sample").glob("*.md")).read_text(encoding="utf-8")
+    _, front_matter, body = page.split("---", 2)
+    answer = yaml.load(front_matter, Loader=yaml.CSafeLoader)["answer"]
+    text = markdown_to_text(decode_escapes(answer))
+    lines = [line for line in text.split("\n") if line]
+    assert len(lines) == 4
+    assert lines[1].startswith("Excitatory Neurotransmitters: These neurotransmitters promote")
+    assert lines[2].startswith("Inhibitory Neurotransmitters: In contrast")
+    assert "\\n" not in text and "**" not in text
+    assert markdown_to_text(body) == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_markdown_to_text_never_raises_and_returns_one_line_per_block(markdown):
+    text = markdown_to_text(markdown)
+    assert isinstance(text, str)
+    for line in text.split("\n"):
+        assert line == "" or line.rstrip(")]}\"'”’*_")[-1:] in ".!?"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab \\nrt-*#`<>[]()|&;\n"))))
+def test_markdown_like_noise_never_raises(markdown):
+    assert isinstance(markdown_to_text(decode_escapes(markdown)), str)

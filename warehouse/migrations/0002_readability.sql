@@ -1,0 +1,22 @@
+CREATE TABLE IF NOT EXISTS readability (
+    doc_key VARCHAR PRIMARY KEY,
+    flesch_reading_ease DOUBLE,
+    flesch_kincaid_grade DOUBLE,
+    gunning_fog DOUBLE,
+    smog_index DOUBLE,
+    coleman_liau_index DOUBLE,
+    automated_readability_index DOUBLE,
+    dale_chall_readability_score DOUBLE,
+    text_standard DOUBLE,
+    reading_time_s DOUBLE,
+    word_count BIGINT,
+    sentence_count BIGINT,
+    syllable_count BIGINT,
+    difficult_words BIGINT,
+    long_sentence_share DOUBLE,
+    longest_paragraph_words BIGINT,
+    longest_section_words BIGINT,
+    readability_flag VARCHAR,
+    content_hash VARCHAR,
+    scored_run BIGINT
+);
