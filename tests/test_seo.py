@@ -1,0 +1,245 @@
+"""SEO checks: one page that passes every rule, one failing page per rule, site-wide duplicates,
+per-subject thresholds, pixel widths, and the sample page."""
+
+import dataclasses
+
+import pytest
+
+from tests.test_keywords import frame, page, sample_document
+from transforms.keywords import keyword_coverage, page_keyword_summary
+from transforms.pixel_width import text_width_px
+from transforms.seo import (
+    FINDING_COLUMNS,
+    SEO_RULES,
+    SEVERITY,
+    SeoThresholds,
+    page_seo_findings,
+    resolve_thresholds,
+    site_seo_findings,
+)
+
+FILLER = "the body needs regular rest every night to recover well "  # 10 words
+
+
+def body_with(keyword_mentions: int, words: int = 320) -> str:
+    """A body of about ``words`` words mentioning "sleep apnea" ``keyword_mentions`` times."""
+    mentions = "Sleep apnea matters. " * keyword_mentions
+    filler_words = words - 3 * keyword_mentions
+    return "Introduction to sleep apnea.\n\n" + mentions + (FILLER * (filler_words // 10 + 1))
+
+
+def good_page(**overrides: object) -> dict[str, object]:
+    """A page that passes every page-level rule."""
+    fields: dict[str, object] = {
+        "doc_key": "sleep/sleep-apnea.md",
+        "title": "Sleep apnea: causes and treatment",
+        "seo_title": "Sleep apnea: causes, signs and treatment",
+        "meta_description": "Learn what sleep apnea is, why it happens, the signs to watch for, "
+        "and which treatments help.",
+        "keywords": ["sleep apnea", "snoring"],
+        "body_text": body_with(3),
+        "url": "/learn/sleep/questions/sleep-apnea",
+        "file_name": "sleep-apnea.md",
+    }
+    fields.update(overrides)
+    return page(**fields)
+
+
+def rules_of(row: dict[str, object]) -> list[str]:
+    return page_seo_findings(frame(row), lambda subject_key: SeoThresholds())["rule"].tolist()
+
+
+def test_good_page_has_no_findings() -> None:
+    assert rules_of(good_page()) == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "overrides"),
+    [
+        ("title_missing", {"title": "  "}),
+        ("seo_title_missing", {"seo_title": None}),
+        ("seo_title_too_long", {"seo_title": "Sleep apnea " + "i" * 60}),
+        ("seo_title_too_wide", {"seo_title": "Sleep apnea " + "W" * 40}),
+        ("seo_title_too_short", {"seo_title": "Sleep apnea"}),
+        ("meta_description_missing", {"meta_description": None}),
+        ("meta_description_too_short", {"meta_description": "Sleep apnea explained."}),
+        ("meta_description_too_long", {"meta_description": "About sleep apnea " + "ill " * 37}),
+        ("meta_description_too_wide", {"meta_description": "About sleep apnea " + "W" * 70}),
+        ("keywords_missing", {"keywords": []}),
+        ("thin_content", {"body_text": body_with(3, words=150)}),
+        ("url_file_name_mismatch", {"url": "/learn/sleep/questions/sleep-apnoea"}),
+        ("keyword_stuffing", {"body_text": body_with(20)}),
+        ("main_keyword_density_low", {"body_text": body_with(0, words=600)}),
+        (
+            "main_keyword_not_in_title",
+            {"title": "Breathing at night", "seo_title": "Why breathing stops at night"},
+        ),
+        (
+            "main_keyword_not_in_meta_description",
+            {
+                "meta_description": "Learn why breathing stops at night, the signs to watch for, "
+                "and what helps."
+            },
+        ),
+    ],
+)
+def test_each_rule_fails_on_its_bad_page(rule: str, overrides: dict[str, object]) -> None:
+    assert rule in rules_of(good_page(**overrides))
+    assert rule in SEO_RULES
+
+
+def test_width_and_length_are_separate_rules() -> None:
+    narrow_but_long = rules_of(good_page(seo_title="Sleep apnea " + "i" * 60))
+    assert "seo_title_too_wide" not in narrow_but_long
+    wide_but_short = rules_of(good_page(seo_title="Sleep apnea " + "W" * 40))
+    assert "seo_title_too_long" not in wide_but_short
+
+
+def test_detail_names_the_measured_value_and_the_bound() -> None:
+    findings = page_seo_findings(
+        frame(good_page(seo_title="Sleep apnea " + "x" * 60)), lambda s: SeoThresholds()
+    )
+    detail = findings.set_index("rule").loc["seo_title_too_long", "detail"]
+    assert detail == "SEO title is 72 characters; keep it under 60."
+
+
+def test_url_file_name_agreement_ignores_md_suffix_and_trailing_slash() -> None:
+    assert "url_file_name_mismatch" not in rules_of(good_page(url="https://x.org/learn/sleep-apnea/?a=1"))
+    assert "url_file_name_mismatch" not in rules_of(good_page(url=None))
+
+
+def test_findings_frame_shape_and_vocabulary() -> None:
+    findings = page_seo_findings(
+        frame(good_page(doc_key="a.md", title=None, keywords=[])), lambda s: SeoThresholds()
+    )
+    assert list(findings.columns) == FINDING_COLUMNS
+    assert set(findings["severity"]) <= {"error", "warning", "notice"}
+    assert findings.set_index("rule").loc["title_missing", "severity"] == "error"
+    assert set(SEVERITY) == set(SEO_RULES)
+    assert (
+        page_seo_findings(frame(good_page()), lambda s: SeoThresholds()).columns.tolist() == FINDING_COLUMNS
+    )
+
+
+def test_given_summary_is_used_for_keyword_rules() -> None:
+    documents = frame(good_page(body_text=body_with(20)))
+    summary = page_keyword_summary(documents, keyword_coverage(documents))
+    summary["main_keyword_density"] = 0.01  # pretend the density is fine
+    findings = page_seo_findings(documents, lambda s: SeoThresholds(), summary=summary)
+    assert "keyword_stuffing" not in findings["rule"].tolist()
+
+
+# --- thresholds per subject -----------------------------------------------------------------
+
+
+def test_resolve_thresholds_applies_only_the_subjects_overrides() -> None:
+    base = SeoThresholds()
+    overrides = {"maths": {"thin_content_words": 150, "seo_title_max_px": 600}}
+    maths = resolve_thresholds(base, overrides, "maths")
+    assert maths.thin_content_words == 150 and maths.seo_title_max_px == 600.0
+    assert maths.meta_description_max_chars == base.meta_description_max_chars
+    assert resolve_thresholds(base, overrides, "biology") == base
+
+
+def test_resolve_thresholds_rejects_unknown_fields_and_bad_values() -> None:
+    with pytest.raises(ValueError, match="thin_words"):
+        resolve_thresholds(SeoThresholds(), {"maths": {"thin_words": 100}}, "maths")
+    with pytest.raises(ValueError, match="must be a number"):
+        resolve_thresholds(SeoThresholds(), {"maths": {"thin_content_words": "many"}}, "maths")
+    with pytest.raises(ValueError, match="whole number"):
+        resolve_thresholds(SeoThresholds(), {"maths": {"thin_content_words": 1.5}}, "maths")
+
+
+def test_page_findings_use_each_subjects_thresholds() -> None:
+    short_body = body_with(2, words=200)
+    documents = frame(
+        good_page(doc_key="maths.md", subject_key="maths", body_text=short_body),
+        good_page(doc_key="bio.md", subject_key="biology", body_text=short_body),
+    )
+    overrides = {"maths": {"thin_content_words": 150}}
+    asked: list[str] = []
+
+    def thresholds_for(subject_key: str) -> SeoThresholds:
+        asked.append(subject_key)
+        return resolve_thresholds(SeoThresholds(), overrides, subject_key)
+
+    findings = page_seo_findings(documents, thresholds_for)
+    thin = findings.loc[findings["rule"] == "thin_content", "doc_key"].tolist()
+    assert thin == ["bio.md"]
+    assert sorted(asked) == ["biology", "maths"]
+
+
+def test_thresholds_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        SeoThresholds().thin_content_words = 1  # type: ignore[misc]
+
+
+# --- site-wide duplicates -------------------------------------------------------------------
+
+
+def test_duplicates_ignore_case_and_whitespace_and_name_an_example() -> None:
+    documents = frame(
+        good_page(doc_key="a.md", seo_title="Sleep apnea: causes"),
+        good_page(doc_key="b.md", seo_title="  sleep  APNEA: causes "),
+        good_page(doc_key="c.md", seo_title="Sleep apnea: causes"),
+        good_page(doc_key="d.md", seo_title="Something else entirely here"),
+    )
+    findings = site_seo_findings(documents)
+    assert list(findings.columns) == FINDING_COLUMNS
+    titles = findings.loc[findings["rule"] == "duplicate_seo_title"].set_index("doc_key")
+    assert sorted(titles.index) == ["a.md", "b.md", "c.md"]
+    assert "shared with 2 other pages (e.g. b.md)" in titles.loc["a.md", "detail"]
+    assert "(e.g. a.md)" in titles.loc["c.md", "detail"]
+    # All four share title and meta description: every page is flagged for both.
+    assert (findings["rule"] == "duplicate_meta_description").sum() == 4
+    assert (findings["rule"] == "duplicate_title").sum() == 4
+
+
+def test_unique_and_missing_values_are_not_duplicates() -> None:
+    documents = frame(
+        good_page(doc_key="a.md", seo_title="First title", meta_description=None, title="One"),
+        good_page(doc_key="b.md", seo_title="Second title", meta_description=None, title="Two"),
+    )
+    assert site_seo_findings(documents).empty
+
+
+def test_sample_generic_seo_title_is_a_duplicate_once_the_subject_has_two_pages() -> None:
+    sample = sample_document()
+    assert site_seo_findings(frame(sample)).empty
+    second = sample_document(
+        doc_key="why-do-we-sleep.md",
+        title="Why do we sleep?",
+        meta_description="Why the body and brain need sleep, and what happens without it.",
+        url="/learn/health-studies/questions/why-do-we-sleep",
+        file_name="why-do-we-sleep.md",
+    )
+    findings = site_seo_findings(frame(sample, second))
+    duplicate = findings.loc[findings["rule"] == "duplicate_seo_title"]
+    assert sorted(duplicate["doc_key"]) == sorted([sample["doc_key"], "why-do-we-sleep.md"])
+    assert "QuickTakes | Health studies" in duplicate["detail"].iloc[0]
+    assert set(findings["rule"]) == {"duplicate_seo_title"}
+
+
+def test_sample_page_findings() -> None:
+    rules = set(rules_of(sample_document()))
+    # 27-character generic SEO title; 212-character description; 227-word body.
+    assert {"seo_title_too_short", "meta_description_too_long", "meta_description_too_wide"} <= rules
+    assert {"thin_content", "main_keyword_not_in_title"} <= rules
+    assert not rules & {"title_missing", "seo_title_missing", "keywords_missing", "url_file_name_mismatch"}
+
+
+# --- pixel widths ---------------------------------------------------------------------------
+
+
+def test_pixel_width_from_arial_advance_widths() -> None:
+    # Arial advances (units per em 2048): H 1479, e 1139, l 455, o 1139.
+    assert text_width_px("Hello", 20) == pytest.approx((1479 + 1139 + 455 + 455 + 1139) / 2048 * 20)
+    assert text_width_px("W", 2048) == pytest.approx(1933)
+    assert text_width_px("", 20) == 0
+
+
+def test_pixel_width_fallbacks() -> None:
+    assert text_width_px("漢字", 2048) == pytest.approx(2 * 2048)
+    assert text_width_px("é", 20) == pytest.approx(text_width_px("e\u0301", 20))
+    lowercase_average = sum(text_width_px(chr(c), 2048) for c in range(ord("a"), ord("z") + 1)) / 26
+    assert text_width_px("ж", 2048) == pytest.approx(lowercase_average)
