@@ -19,8 +19,9 @@ price of inflection tolerance, and the same rule applies to every page.
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
@@ -83,12 +84,21 @@ def count_words(text: str | None) -> int:
     return len(WORD_RE.findall(text)) if text else 0
 
 
+# Stems by language, shared by every batch of a process: Snowball in pure Python costs ~0.1 ms
+# per new word, and a site's vocabulary (tens of thousands of words) repeats across batches.
+# Stemming is a pure function of the word, so sharing cannot change a result.
+_STEM_CACHES: dict[str, dict[str, str]] = {}
+_STEM_CACHE_LIMIT = 500_000  # words; ~50 MB at most, then the cache starts over
+
+
 class Stemmer:
-    """Tokeniser plus memoised stemmer: each distinct token is stemmed once per batch."""
+    """Tokeniser plus memoised stemmer: each distinct token is stemmed once per process."""
 
     def __init__(self, language: str = "english") -> None:
         self._stem_word = snowballstemmer.stemmer(language).stemWord
-        self._cache: dict[str, str] = {}
+        self._cache = _STEM_CACHES.setdefault(language, {})
+        if len(self._cache) > _STEM_CACHE_LIMIT:
+            self._cache.clear()
         # Titles, SEO titles and keywords repeat across a site (``QuickTakes | <subject>``).
         self._short_texts: dict[str, Stems] = {}
 
@@ -144,6 +154,33 @@ def starts_with(stems: Stems, phrase: Stems) -> bool:
     return bool(phrase) and stems[: len(phrase)] == phrase
 
 
+class DocumentRow(NamedTuple):
+    """The document columns these checks read; a column absent from the frame reads None."""
+
+    doc_key: str
+    subject_key: object
+    title: object
+    seo_title: object
+    meta_description: object
+    keywords: object
+    body_markdown: object
+    body_text: object
+    url: object
+    file_name: object
+    word_count: object
+
+
+def document_rows(documents: pd.DataFrame) -> Iterator[DocumentRow]:
+    """The documents as plain tuples. Columns are converted to Python lists once: iterating an
+    Arrow-backed string column cell by cell costs more than the keyword matching itself."""
+    size = len(documents)
+    columns = [
+        documents[name].tolist() if name in documents.columns else [None] * size
+        for name in DocumentRow._fields
+    ]
+    return map(DocumentRow._make, zip(*columns, strict=True))
+
+
 def _text(value: object) -> str | None:
     """A str cell, or None for None/NaN/blank (any str column may be missing)."""
     return value if isinstance(value, str) and value.strip() else None
@@ -195,29 +232,25 @@ def url_slug(url: str | None) -> str | None:
     return re.sub(r"[-_]+", " ", unquote(segments[-1]))
 
 
-def body_of(row: pd.Series | object) -> str | None:
+def body_of(row: DocumentRow) -> str | None:
     """Plain-text body, falling back to the markdown when ingest gave no plain text."""
-    return _text(getattr(row, "body_text", None)) or _text(getattr(row, "body_markdown", None))
+    return _text(row.body_text) or _text(row.body_markdown)
 
 
-def body_word_count(row: object) -> int:
+def body_word_count(row: DocumentRow) -> int:
     """Ingest's ``word_count`` when present, else ``count_words`` of the body."""
-    value = getattr(row, "word_count", None)
+    value = row.word_count
     if value is not None and not pd.isna(value):
         return int(value)
     return count_words(body_of(row))
 
 
-def _field(name: str) -> Callable[[object], str | None]:
-    return lambda row: _text(getattr(row, name, None))
-
-
 # The fields a keyword is looked for in, each read from a document row.
-_FIELDS: dict[str, Callable[[object], str | None]] = {
-    "title": _field("title"),
-    "seo_title": _field("seo_title"),
-    "meta_description": _field("meta_description"),
-    "url": lambda row: url_slug(_text(getattr(row, "url", None))),
+_FIELDS: dict[str, Callable[[DocumentRow], str | None]] = {
+    "title": lambda row: _text(row.title),
+    "seo_title": lambda row: _text(row.seo_title),
+    "meta_description": lambda row: _text(row.meta_description),
+    "url": lambda row: url_slug(_text(row.url)),
     "first_paragraph": lambda row: first_paragraph(body_of(row)),
     "body": body_of,
 }
@@ -233,8 +266,8 @@ def keyword_coverage(documents: pd.DataFrame, settings: KeywordSettings = Keywor
     """
     stemmer = Stemmer(settings.stemmer_language)
     columns: dict[str, list] = {name: [] for name in COVERAGE_COLUMNS}
-    for row in documents.itertuples(index=False):
-        keywords = clean_keywords(getattr(row, "keywords", None), stemmer)
+    for row in document_rows(documents):
+        keywords = clean_keywords(row.keywords, stemmer)
         if not keywords:
             continue
         fields = {name: stemmer.stems(read(row)) for name, read in _FIELDS.items()}
@@ -323,7 +356,7 @@ def page_keyword_summary(
         summary[column] = pd.array(values.to_numpy(), dtype="boolean")
         summary.loc[~has_main, column] = pd.NA
     summary["main_keyword_density"] = main_rows["density"].astype("float64").to_numpy()
-    body_words = np.array([body_word_count(row) for row in documents.itertuples(index=False)], dtype=np.int64)
+    body_words = np.array([body_word_count(row) for row in document_rows(documents)], dtype=np.int64)
     summary["keyword_stuffing"] = (
         (summary["main_keyword_density"] > settings.stuffing_density).to_numpy()
         & (body_words >= settings.density_min_words)
@@ -340,11 +373,11 @@ def keyword_cannibalisation(documents: pd.DataFrame) -> pd.DataFrame:
     ``Neurotransmitters`` and ``neurotransmitter`` compete. Largest groups first."""
     stemmer = Stemmer(KeywordSettings().stemmer_language)
     rows = []
-    for row in documents.itertuples(index=False):
-        keywords = clean_keywords(getattr(row, "keywords", None), stemmer)
+    for row in document_rows(documents):
+        keywords = clean_keywords(row.keywords, stemmer)
         if keywords:
             keyword, stems = keywords[0]
-            rows.append((" ".join(stems), keyword, row.doc_key, getattr(row, "subject_key", None)))
+            rows.append((" ".join(stems), keyword, row.doc_key, _text(row.subject_key)))
     pages = pd.DataFrame(rows, columns=CANNIBALISATION_COLUMNS[:-1])
     pages["group_size"] = pages.groupby("main_keyword_key")["doc_key"].transform("size").astype("int64")
     pages = pages.loc[pages["group_size"] >= 2]

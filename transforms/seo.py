@@ -20,8 +20,10 @@ from transforms.keywords import (
     YOAST_DENSITY_MAX,
     YOAST_DENSITY_MIN,
     YOAST_DENSITY_MIN_WORDS,
+    DocumentRow,
     KeywordSettings,
     body_word_count,
+    document_rows,
     keyword_coverage,
     page_keyword_summary,
 )
@@ -234,13 +236,13 @@ def _is_false(flag: object) -> bool:
     return flag is not None and flag is not pd.NA and not bool(flag)
 
 
-def _check_keywords(row: object, summary_row: object | None, bounds: SeoThresholds) -> Iterator[Finding]:
+def _check_keywords(words: int, summary_row: object | None, bounds: SeoThresholds) -> Iterator[Finding]:
     if summary_row is None or summary_row.keywords_declared == 0:
         yield "keywords_missing", "The page declares no target keywords."
         return
     main = summary_row.main_keyword
     density = summary_row.main_keyword_density
-    if body_word_count(row) >= bounds.keyword_density_min_words and pd.notna(density):
+    if words >= bounds.keyword_density_min_words and pd.notna(density):
         if density > bounds.keyword_density_max:
             yield (
                 "keyword_stuffing",
@@ -259,18 +261,16 @@ def _check_keywords(row: object, summary_row: object | None, bounds: SeoThreshol
         yield "main_keyword_not_in_meta_description", f"Main keyword {main!r} is not in the meta description."
 
 
-def _page_findings(row: object, summary_row: object | None, bounds: SeoThresholds) -> Iterator[Finding]:
-    if _present(getattr(row, "title", None)) is None:
+def _page_findings(row: DocumentRow, summary_row: object | None, bounds: SeoThresholds) -> Iterator[Finding]:
+    if _present(row.title) is None:
         yield "title_missing", "The page has no title."
-    yield from _check_seo_title(_present(getattr(row, "seo_title", None)), bounds)
-    yield from _check_meta_description(_present(getattr(row, "meta_description", None)), bounds)
-    yield from _check_keywords(row, summary_row, bounds)
+    yield from _check_seo_title(_present(row.seo_title), bounds)
+    yield from _check_meta_description(_present(row.meta_description), bounds)
     words = body_word_count(row)
+    yield from _check_keywords(words, summary_row, bounds)
     if words < bounds.thin_content_words:
         yield "thin_content", f"The body has {words} words; aim for at least {bounds.thin_content_words}."
-    yield from _check_url_file_name(
-        _present(getattr(row, "url", None)), _present(getattr(row, "file_name", None))
-    )
+    yield from _check_url_file_name(_present(row.url), _present(row.file_name))
 
 
 def _findings_frame(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
@@ -296,8 +296,8 @@ def page_seo_findings(
     summary_by_doc = {row.doc_key: row for row in summary.itertuples(index=False)}
     bounds_by_subject: dict[str, SeoThresholds] = {}
     rows: list[tuple[str, str, str]] = []
-    for row in documents.itertuples(index=False):
-        subject_key = getattr(row, "subject_key", None) or ""
+    for row in document_rows(documents):
+        subject_key = _present(row.subject_key) or ""
         bounds = bounds_by_subject.get(subject_key)
         if bounds is None:
             bounds = bounds_by_subject[subject_key] = thresholds_for(subject_key)
