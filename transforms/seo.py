@@ -159,50 +159,60 @@ def _present(value: object) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _check_seo_title(seo_title: str | None, bounds: SeoThresholds) -> Iterator[Finding]:
-    if seo_title is None:
-        yield "seo_title_missing", "The page has no SEO title."
-        return
-    chars = len(seo_title)
-    if chars > bounds.seo_title_max_chars:
-        yield (
-            "seo_title_too_long",
-            f"SEO title is {chars} characters; keep it under {bounds.seo_title_max_chars}.",
-        )
-    if chars < bounds.seo_title_min_chars:
-        yield (
-            "seo_title_too_short",
-            f"SEO title is {chars} characters; use at least {bounds.seo_title_min_chars}.",
-        )
-    width = text_width_px(seo_title, bounds.title_font_px)
-    if width > bounds.seo_title_max_px:
-        yield (
-            "seo_title_too_wide",
-            f"SEO title is about {width:.0f} px wide; keep it under {bounds.seo_title_max_px:.0f} px.",
-        )
+@dataclass(frozen=True)
+class _SnippetBounds:
+    """Length and width bounds of one snippet field; ``column`` is also the rules' prefix."""
+
+    column: str
+    label: str
+    min_chars: int
+    max_chars: int
+    max_px: float
+    font_px: float
 
 
-def _check_meta_description(description: str | None, bounds: SeoThresholds) -> Iterator[Finding]:
-    if description is None:
-        yield "meta_description_missing", "The page has no meta description."
+def _snippet_bounds(b: SeoThresholds) -> tuple[_SnippetBounds, ...]:
+    return (
+        _SnippetBounds(
+            "seo_title",
+            "SEO title",
+            b.seo_title_min_chars,
+            b.seo_title_max_chars,
+            b.seo_title_max_px,
+            b.title_font_px,
+        ),
+        _SnippetBounds(
+            "meta_description",
+            "Meta description",
+            b.meta_description_min_chars,
+            b.meta_description_max_chars,
+            b.meta_description_max_px,
+            b.description_font_px,
+        ),
+    )
+
+
+def _check_snippet(text: str | None, field: _SnippetBounds) -> Iterator[Finding]:
+    """Missing, too long, too short, too wide: what search results cut or make up."""
+    if text is None:
+        yield f"{field.column}_missing", f"The page has no {field.label[0].lower()}{field.label[1:]}."
         return
-    chars = len(description)
-    if chars > bounds.meta_description_max_chars:
+    chars = len(text)
+    if chars > field.max_chars:
         yield (
-            "meta_description_too_long",
-            f"Meta description is {chars} characters; keep it under {bounds.meta_description_max_chars}.",
+            f"{field.column}_too_long",
+            f"{field.label} is {chars} characters; keep it under {field.max_chars}.",
         )
-    if chars < bounds.meta_description_min_chars:
+    if chars < field.min_chars:
         yield (
-            "meta_description_too_short",
-            f"Meta description is {chars} characters; use at least {bounds.meta_description_min_chars}.",
+            f"{field.column}_too_short",
+            f"{field.label} is {chars} characters; use at least {field.min_chars}.",
         )
-    width = text_width_px(description, bounds.description_font_px)
-    if width > bounds.meta_description_max_px:
+    width = text_width_px(text, field.font_px)
+    if width > field.max_px:
         yield (
-            "meta_description_too_wide",
-            f"Meta description is about {width:.0f} px wide; keep it under "
-            f"{bounds.meta_description_max_px:.0f} px.",
+            f"{field.column}_too_wide",
+            f"{field.label} is about {width:.0f} px wide; keep it under {field.max_px:.0f} px.",
         )
 
 
@@ -264,8 +274,8 @@ def _check_keywords(words: int, summary_row: object | None, bounds: SeoThreshold
 def _page_findings(row: DocumentRow, summary_row: object | None, bounds: SeoThresholds) -> Iterator[Finding]:
     if _present(row.title) is None:
         yield "title_missing", "The page has no title."
-    yield from _check_seo_title(_present(row.seo_title), bounds)
-    yield from _check_meta_description(_present(row.meta_description), bounds)
+    for field in _snippet_bounds(bounds):
+        yield from _check_snippet(_present(getattr(row, field.column)), field)
     words = body_word_count(row)
     yield from _check_keywords(words, summary_row, bounds)
     if words < bounds.thin_content_words:
