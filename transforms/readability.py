@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 from typing import NamedTuple
 
 import numpy as np
@@ -92,7 +92,9 @@ _NONCONTRACTION_APOSTROPHE = re.compile(RE_NONCONTRACTION_APOSTROPHE)
 _PUNCTUATION = re.compile(r"[^\w\s\']")
 _SENTENCE = re.compile(r"\b[^.!?]+[.!?]*")
 _WORD_PIECE = re.compile(r"\w\S*")
-_NON_WORD_CHARS = re.compile(r"\W+")
+# A whitespace-delimited piece that starts with non-word characters and either ends
+# there or reaches a sentence end before any word character.
+_PUNCTUATION_PIECE = re.compile(r"(?<!\S)(?=[^\w\s])[^\w\s]*?(?:[.!?]|[^\w\s](?!\S))")
 # Linsear Write (inside text_standard) reads the first 100 words only.
 _LINSEAR_WORDS = 100
 
@@ -120,19 +122,36 @@ class DocumentCounts(NamedTuple):
 
 
 def _remove_punctuation(text: str) -> str:
-    return _PUNCTUATION.sub("", _NONCONTRACTION_APOSTROPHE.sub("", text))
+    if "'" in text:
+        text = _NONCONTRACTION_APOSTROPHE.sub("", text)
+    return _PUNCTUATION.sub("", text)
+
+
+# What textstat derives from one token, packed into one int so a document's totals are
+# one C-level sum over its tokens: syllables, polysyllable (>= 3), Dale-Chall hard (not
+# an easy word), Gunning-fog hard (not easy, >= threshold syllables), Linsear easy (1-2).
+_FIELD_BITS = 32
+_FIELD_MASK = (1 << _FIELD_BITS) - 1
+_SYLLABLES, _POLY, _DALE_HARD, _FOG_HARD, _LINSEAR_EASY = range(5)
+# Process-wide memo bound: ~100 bytes a token, so about 50 MB at most.
+_MAX_MEMO_TOKENS = 500_000
+
+
+def _field(total: int, field: int) -> int:
+    return (total >> (field * _FIELD_BITS)) & _FIELD_MASK
 
 
 class _Lexicon:
-    """Per-batch memo of what textstat derives from one token."""
+    """Memo of token -> packed counts, shared by every batch of one language."""
 
     def __init__(self, lang: str) -> None:
         self.cmu = syllable_dictionary()
         self.pyphen = get_pyphen(lang)
         self.easy = get_lang_easy_words(lang)
-        self.syllables: dict[str, int] = {}
-        # token -> syllables counted the way is_difficult_word does, or -1 when easy.
-        self.hard_syllables: dict[str, int] = {}
+        self.fog_threshold = int(get_lang_cfg(lang, "syllable_threshold"))
+        self.packed: dict[str, int] = {}
+        # 1 when textstat.difficult_words counts the token (not easy, >= 2 syllables).
+        self.difficult: dict[str, int] = {}
 
     def _count(self, text: str) -> int:
         # textstat.backend.counts.count_syllables, verbatim in effect.
@@ -144,77 +163,88 @@ class _Lexicon:
                 count += len(self.pyphen.positions(word)) + 1
         return count
 
-    def learn(self, token: str) -> None:
-        self.syllables[token] = self._count(token)
-        lower = token.lower()
-        self.hard_syllables[token] = -1 if lower in self.easy else self._count(lower)
+    def learn(self, tokens: set[str]) -> None:
+        if len(self.packed) > _MAX_MEMO_TOKENS:
+            self.packed.clear()
+            self.difficult.clear()
+        for token in tokens.difference(self.packed):
+            syllables = self._count(token)
+            lower = token.lower()
+            # is_difficult_word: easy-list check and syllables on the lower-cased word.
+            hard = -1 if lower in self.easy else self._count(lower)
+            flags = (
+                syllables,
+                syllables >= 3,
+                hard >= 0,
+                hard >= self.fog_threshold,
+                0 < syllables < 3,
+            )
+            self.packed[token] = sum(int(v) << (i * _FIELD_BITS) for i, v in enumerate(flags))
+            self.difficult[token] = int(hard >= 2)
 
 
-def _sentence_word_counts(text: str) -> list[int]:
+@cache
+def _lexicon(lang: str) -> _Lexicon:
+    return _Lexicon(lang)
+
+
+def _segment_word_counts(parts: list[str], exact: bool) -> list[int]:
+    """Words per part; `str.split` is exact when no piece lacks a word character."""
+    if exact:
+        return [len(_WORD_PIECE.findall(part)) for part in parts]
+    return [len(part.split()) for part in parts]
+
+
+def _sentence_word_counts(text: str, exact: bool = True) -> list[int]:
     """Words in each of textstat's sentence segments that it counts (> 2 words)."""
-    counts = (len(_WORD_PIECE.findall(segment)) for segment in _SENTENCE.findall(text))
-    return [n for n in counts if n > 2]
+    return [n for n in _segment_word_counts(_SENTENCE.findall(text), exact) if n > 2]
 
 
-def _textstat_sentence_count(text: str) -> int:
+def _textstat_sentence_count(text: str, exact: bool) -> int:
     if not text:
         return 0
-    return max(1, len(_sentence_word_counts(text)))
+    return max(1, len(_sentence_word_counts(text, exact)))
 
 
 def _count_document(text: str, lexicon: _Lexicon, settings: ReadabilitySettings) -> DocumentCounts:
-    tokens = _remove_punctuation(text).split()
-    distinct = Counter(tokens)
-    syllables = lexicon.syllables
-    for token in distinct.keys() - syllables.keys():
-        lexicon.learn(token)
-    hard = lexicon.hard_syllables
-    fog_threshold = int(get_lang_cfg(settings.lang, "syllable_threshold"))
-    syllable_total = poly = fog_hard = dale_hard = unique_hard = 0
-    for token, repeats in distinct.items():
-        n = syllables[token]
-        syllable_total += n * repeats
-        if n >= 3:
-            poly += repeats
-        h = hard[token]
-        if h >= 0:
-            dale_hard += repeats
-            if h >= 2:
-                unique_hard += 1
-            if h >= fog_threshold:
-                fog_hard += repeats
-
-    sentence_words = _sentence_word_counts(text) if text else []
+    stripped = _remove_punctuation(text)
+    tokens = stripped.split()
+    distinct = set(tokens)
+    lexicon.learn(distinct)
+    packed = lexicon.packed.__getitem__
+    totals = sum(map(packed, tokens))
+    # A piece of punctuation alone (" - "), or one a sentence end splits off (" .x"),
+    # is not a word: only then do segment word counts need the regex.
+    exact = _PUNCTUATION_PIECE.search(text) is not None
+    sentence_words = _sentence_word_counts(text, exact) if text else []
     pieces = text.split()
     # Linsear Write: first 100 words, and sentences of the text up to the 100th word.
     if len(pieces) > _LINSEAR_WORDS and len(tokens) >= _LINSEAR_WORDS:
         last = next(itertools.islice(_WORD_PIECE.finditer(text), _LINSEAR_WORDS - 1, None))
         linsear_text = text[: last.end()]
-        linsear_tokens = tokens[:_LINSEAR_WORDS]
+        linsear_totals = sum(map(packed, tokens[:_LINSEAR_WORDS]))
     else:
         linsear_text = " ".join(pieces)
-        linsear_tokens = tokens
-    linsear_syllables = [syllables[token] for token in linsear_tokens]
-
-    lines = text.split("\n")
+        linsear_totals = totals
     return DocumentCounts(
         words=len(tokens),
         sentences=max(1, len(sentence_words)) if text else 0,
         counted_sentences=len(sentence_words),
         long_sentences=sum(n > settings.long_sentence_words for n in sentence_words),
-        syllables=syllable_total,
-        polysyllables=poly,
-        fog_hard_words=fog_hard,
-        dale_chall_hard_words=dale_hard,
-        difficult_words=unique_hard,
-        letters=len(_NON_WORD_CHARS.sub("", text)),
+        syllables=_field(totals, _SYLLABLES),
+        polysyllables=_field(totals, _POLY),
+        fog_hard_words=_field(totals, _FOG_HARD),
+        dale_chall_hard_words=_field(totals, _DALE_HARD),
+        difficult_words=sum(map(lexicon.difficult.__getitem__, distinct)),
+        # textstat's letters are the \w characters: all of the tokens but apostrophes.
+        letters=sum(map(len, tokens)) - stripped.count("'"),
         characters=sum(map(len, pieces)),
         pieces=len(pieces),
-        linsear_easy=sum(0 < n < 3 for n in linsear_syllables),
-        linsear_hard=sum(n >= 3 for n in linsear_syllables),
-        linsear_sentences=_textstat_sentence_count(linsear_text),
-        longest_paragraph=max(len(_WORD_PIECE.findall(line)) for line in lines),
-        longest_section=max(len(_WORD_PIECE.findall(part)) for part in text.split(SECTION_BREAK)),
+        linsear_easy=_field(linsear_totals, _LINSEAR_EASY),
+        linsear_hard=_field(linsear_totals, _POLY),
+        linsear_sentences=_textstat_sentence_count(linsear_text, exact),
+        longest_paragraph=max(_segment_word_counts(text.split("\n"), exact)),
+        longest_section=max(_segment_word_counts(text.split(SECTION_BREAK), exact)),
     )
 
 
@@ -322,7 +352,7 @@ def score_readability(documents: pd.DataFrame, settings: ReadabilitySettings | N
     keep their counts and reading time and get NaN formula scores and text_standard.
     """
     settings = settings or ReadabilitySettings()
-    lexicon = _Lexicon(settings.lang)
+    lexicon = _lexicon(settings.lang)
     texts = [text if isinstance(text, str) else "" for text in documents["body_text"].tolist()]
     counts = [_count_document(text, lexicon, settings) for text in texts]
     flags = [_flag(c, settings) for c in counts]
