@@ -13,8 +13,8 @@ paragraph, body):
 - a keyword matches where its tokens appear as a contiguous run of tokens. Matching whole
   tokens gives word boundaries for free: ``art`` never matches inside ``start``.
 
-Stemming can over-conflate (Porter2 stems ``universe`` and ``universal`` alike); that is the
-price of inflection tolerance, and the same rule applies to every page.
+Stemming can over-conflate (Porter2 stems ``experiment`` and ``experience`` alike); that is
+the price of inflection tolerance, and the same rule applies to every page.
 """
 
 import re
@@ -367,17 +367,19 @@ def page_keyword_summary(
 CANNIBALISATION_COLUMNS = ["main_keyword_key", "main_keyword", "doc_key", "subject_key", "group_size"]
 
 
-def keyword_cannibalisation(documents: pd.DataFrame) -> pd.DataFrame:
+def keyword_cannibalisation(
+    documents: pd.DataFrame, settings: KeywordSettings = KeywordSettings()
+) -> pd.DataFrame:
     """Pages that target the same main keyword (first declared), one row per page of each group
     of two or more. Keywords are compared by ``keyword_key`` (stems, case-folded), so
     ``Neurotransmitters`` and ``neurotransmitter`` compete. Largest groups first."""
-    stemmer = Stemmer(KeywordSettings().stemmer_language)
+    stemmer = Stemmer(settings.stemmer_language)
     rows = []
     for row in document_rows(documents):
         keywords = clean_keywords(row.keywords, stemmer)
         if keywords:
-            keyword, stems = keywords[0]
-            rows.append((" ".join(stems), keyword, row.doc_key, _text(row.subject_key)))
+            keyword = keywords[0][0]
+            rows.append((keyword_key(keyword, stemmer), keyword, row.doc_key, _text(row.subject_key)))
     pages = pd.DataFrame(rows, columns=CANNIBALISATION_COLUMNS[:-1])
     pages["group_size"] = pages.groupby("main_keyword_key")["doc_key"].transform("size").astype("int64")
     pages = pages.loc[pages["group_size"] >= 2]
