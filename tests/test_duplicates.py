@@ -1,0 +1,498 @@
+"""Duplicate detection: transforms against datasketch and exact sets, the DuckDB index, and
+the issue's figures on a generated corpus with planted duplicates."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from datasketch import MinHash
+
+from benchmarks.duplicates import duplicate_step, generate_corpus, read_generated_corpus
+from transforms.duplicates import (
+    PRESETS,
+    DuplicateSettings,
+    band_hashes,
+    cluster_duplicates,
+    connected_components,
+    estimated_jaccard,
+    exact_duplicate_pairs,
+    exact_hash,
+    merge_duplicate_pairs,
+    minhash_signatures,
+    normalise_text,
+    shingle_hashes,
+    title_duplicate_pairs,
+    tokenise,
+    verify_pairs,
+)
+from transforms.minhash import exact_jaccard
+from transforms.shingles import unique_shingle_sets
+from warehouse import duplicate_index
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+MIGRATION = ROOT / "warehouse" / "migrations" / "0004_duplicates.sql"
+SENTENCES = (SHARED / "corpora" / "sentences.txt").read_text("utf-8").splitlines()
+
+
+def make_corpus_module():
+    spec = importlib.util.spec_from_file_location("make_corpus", SHARED / "corpora" / "make_corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def warehouse() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(MIGRATION.read_text("utf-8"))
+    return con
+
+
+def word_shingles(text: str, k: int) -> set[tuple[str, ...]]:
+    words = re.findall(r"[^\W_]+", text.lower())
+    return {tuple(words[i : i + k]) for i in range(max(1, len(words) - k + 1))} if words else set()
+
+
+def set_jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b)
+
+
+def edited(words: list[str], rate: float, rng: random.Random) -> list[str]:
+    out = []
+    for word in words:
+        x = rng.random()
+        if x < rate / 2:
+            out.append(rng.choice(["alpha", "beta", "gamma", "delta"]) + str(rng.randrange(1000)))
+        elif x >= rate:
+            out.append(word)
+    return out
+
+
+@pytest.fixture(scope="module")
+def text_pairs() -> list[tuple[str, str]]:
+    """300 pairs spanning Jaccard 0..1: a text and a copy with 0-40% of its words edited."""
+    rng = random.Random(7)
+    pairs = []
+    for number in range(300):
+        words = " ".join(rng.sample(SENTENCES, 8)).split()
+        pairs.append((" ".join(words), " ".join(edited(words, 0.4 * number / 300, rng))))
+    return pairs
+
+
+# --- text folding and exact hashes -------------------------------------------------------
+
+
+def test_normalise_text_folds_case_whitespace_punctuation_and_markdown() -> None:
+    assert normalise_text("## The **Cell**,\n\n1. _Membrane_:  lipids!") == "the cell 1 membrane lipids"
+    assert normalise_text("Café  NAÏVE") == "café naïve"
+
+
+def test_ascii_fast_path_splits_like_the_unicode_regex() -> None:
+    rng = random.Random(3)
+    alphabet = "".join(map(chr, range(128)))
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(60)))
+        assert tokenise(text) == re.findall(r"[^\W_]+", text.lower())
+
+
+def test_exact_hash_ignores_formatting_but_not_words() -> None:
+    answer = "Neurons **signal** with neurotransmitters.\n\n- Excitatory ones depolarise."
+    reposted = "neurons signal with neurotransmitters  excitatory ones depolarise"
+    assert exact_hash(answer) == exact_hash(reposted)
+    assert exact_hash(answer) != exact_hash(reposted.replace("excitatory", "inhibitory"))
+    assert re.fullmatch(r"[0-9a-f]{16}", exact_hash(answer))
+
+
+# --- MinHash against datasketch -----------------------------------------------------------
+
+
+def test_signatures_equal_datasketch_given_the_same_shingle_hashes(text_pairs) -> None:
+    settings = DuplicateSettings()
+    texts = [text for pair in text_pairs[:40] for text in pair] + ["", "two words"]
+    signatures = minhash_signatures(texts, settings)
+    hashes, offsets = shingle_hashes(texts, settings.shingle_size)
+    assert signatures.shape == (len(texts), settings.num_perm) and signatures.dtype == np.uint32
+    for row in range(len(texts)):
+        reference = MinHash(num_perm=settings.num_perm, seed=settings.seed, hashfunc=int)
+        reference.update_batch(hashes[offsets[row] : offsets[row + 1]].tolist())
+        np.testing.assert_array_equal(signatures[row], reference.hashvalues)
+
+
+def test_estimated_jaccard_agrees_with_datasketch_and_exact_sets(text_pairs) -> None:
+    settings = DuplicateSettings()
+    k = settings.shingle_size
+    exact, theirs = [], []
+    for a, b in text_pairs:
+        sets = word_shingles(a, k), word_shingles(b, k)
+        exact.append(set_jaccard(*sets))
+        sketches = [MinHash(num_perm=settings.num_perm) for _ in sets]
+        for sketch, shingles in zip(sketches, sets, strict=True):
+            sketch.update_batch([" ".join(s).encode() for s in shingles])
+        theirs.append(sketches[0].jaccard(sketches[1]))
+    signatures = minhash_signatures([text for pair in text_pairs for text in pair], settings)
+    ours = estimated_jaccard(signatures[0::2], signatures[1::2])
+    exact, theirs = np.array(exact), np.array(theirs)
+    assert exact.min() < 0.2 and exact.max() > 0.95  # the pairs span the range
+    # Within sampling error: a 128-value estimate of J has standard error sqrt(J(1-J)/128), so
+    # E|estimate - J| ~ sqrt(2/pi) * that, and two independent estimates differ by sqrt(2) more.
+    expected_error = np.sqrt(2 / np.pi) * np.sqrt(exact * (1 - exact) / settings.num_perm)
+    assert np.abs(ours - exact).mean() <= 1.25 * expected_error.mean()
+    assert np.abs(theirs - exact).mean() <= 1.25 * expected_error.mean()
+    assert np.abs(ours - theirs).mean() <= 1.25 * np.sqrt(2) * expected_error.mean()
+    assert abs((ours - exact).mean()) < 0.01  # no bias
+
+
+def test_exact_jaccard_of_hashed_sets_matches_python_sets(text_pairs) -> None:
+    texts = [text for pair in text_pairs for text in pair]
+    set_hashes, set_offsets = unique_shingle_sets(*shingle_hashes(texts, 5))
+    rows = np.arange(0, len(texts), 2)
+    ours = exact_jaccard(set_hashes, set_offsets, rows, rows + 1)
+    expected = [set_jaccard(word_shingles(a, 5), word_shingles(b, 5)) for a, b in text_pairs]
+    np.testing.assert_allclose(ours, expected, atol=1e-3)  # 32-bit shingle hashes may collide
+
+
+def test_band_hashes_are_stable_across_processes() -> None:
+    settings = DuplicateSettings()
+    texts = [" ".join(SENTENCES[i : i + 5]) for i in range(0, 50, 5)] + [""]
+    bands = band_hashes(minhash_signatures(texts, settings), settings)
+    assert bands.shape == (len(texts), settings.bands) and bands.dtype == np.uint64
+    assert (bands[-1] == 0).all() and (bands[:-1] != 0).all()
+    code = (
+        "import sys, json; from transforms.duplicates import *; s = DuplicateSettings(); "
+        "t = json.load(sys.stdin); print(band_hashes(minhash_signatures(t, s), s).tolist())"
+    )
+    import json
+
+    other = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    assert eval(other.stdout) == bands.tolist()
+
+
+def test_bands_equal_for_equal_signatures_and_differ_between_bands() -> None:
+    settings = DuplicateSettings()
+    signatures = np.tile(np.arange(settings.num_perm, dtype=np.uint32), (2, 1))
+    bands = band_hashes(signatures, settings)
+    assert (bands[0] == bands[1]).all()
+    assert len(set(bands[0].tolist())) == settings.bands
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_presets_catch_pairs_at_their_threshold(name: str) -> None:
+    settings = DuplicateSettings.preset(name)
+    assert settings.bands * settings.rows <= settings.num_perm
+    assert settings.catch_probability(settings.threshold) >= 0.99
+
+
+def test_unknown_preset_is_refused() -> None:
+    with pytest.raises(ValueError, match="loose"):
+        DuplicateSettings.preset("medium")
+
+
+# --- pairs and clusters -------------------------------------------------------------------
+
+
+def test_verify_pairs_orders_keys_and_drops_pairs_under_the_threshold(text_pairs) -> None:
+    settings = DuplicateSettings()
+    near_copy, far_copy = text_pairs[10], text_pairs[290]
+    texts = pd.Series([*near_copy, far_copy[1]], index=["z.md", "a.md", "m.md"])
+    signatures = minhash_signatures(texts.tolist(), settings)
+    candidates = pd.DataFrame({"doc_key_a": ["z.md", "z.md"], "doc_key_b": ["a.md", "m.md"]})
+    with_texts = verify_pairs(candidates, texts.index, signatures, settings, texts)
+    assert with_texts[["doc_key_a", "doc_key_b", "kind"]].values.tolist() == [["a.md", "z.md", "near"]]
+    expected = set_jaccard(word_shingles(near_copy[0], 5), word_shingles(near_copy[1], 5))
+    assert with_texts["similarity"].iloc[0] == pytest.approx(expected, abs=1e-3)
+    estimated_only = verify_pairs(candidates, texts.index, signatures, settings)
+    assert estimated_only["similarity"].iloc[0] == pytest.approx(expected, abs=0.1)
+
+
+def test_exact_and_title_pairs() -> None:
+    documents = pd.DataFrame(
+        {
+            "doc_key": ["b/q.md", "a/q.md", "c/q.md", "d.md", "e.md"],
+            "title": ["What is a cell?", "What is a cell?", "what is a CELL", "Other", ""],
+            "question": ["What is a cell?", "What is a cell?", "what is a cell", "Other?", ""],
+            "exact_hash": ["h1", "h1", "h2", "h3", "h4"],
+        }
+    )
+    exact = exact_duplicate_pairs(documents)
+    assert exact.values.tolist() == [["a/q.md", "b/q.md", "exact", 1.0]]
+    title = title_duplicate_pairs(documents)
+    assert sorted(map(tuple, title[["doc_key_a", "doc_key_b"]].values)) == [
+        ("a/q.md", "c/q.md"),
+        ("b/q.md", "c/q.md"),
+    ]
+    assert set(title["kind"]) == {"title"} and title["similarity"].isna().all()
+    merged = merge_duplicate_pairs(
+        exact, title, pd.DataFrame([["a/q.md", "b/q.md", "near", 1.0]], columns=exact.columns)
+    )
+    assert merged.set_index(["doc_key_a", "doc_key_b"])["kind"].to_dict() == {
+        ("a/q.md", "b/q.md"): "exact",
+        ("a/q.md", "c/q.md"): "title",
+        ("b/q.md", "c/q.md"): "title",
+    }
+
+
+def test_large_groups_become_stars_with_the_same_members() -> None:
+    settings = DuplicateSettings(group_pair_limit=5)
+    documents = pd.DataFrame({"doc_key": [f"p{i:02d}.md" for i in range(12)], "exact_hash": "same"})
+    pairs = exact_duplicate_pairs(documents, settings)
+    assert len(pairs) == 11 and (pairs["doc_key_a"] == "p00.md").all()
+    assert len(exact_duplicate_pairs(documents.head(5), settings)) == 10
+
+
+def test_connected_components_match_networkx() -> None:
+    rng = np.random.default_rng(5)
+    edges = rng.integers(0, 400, size=(300, 2))
+    labels = connected_components(edges[:, 0], edges[:, 1], 400)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(400))
+    graph.add_edges_from(edges.tolist())
+    for component in nx.connected_components(graph):
+        assert {labels[node] for node in component} == {min(component)}
+
+
+def test_clusters_pick_the_canonical_page_by_the_documented_rule() -> None:
+    pairs = pd.DataFrame(
+        [
+            ["a.md", "bb.md", "near", 0.9],
+            ["bb.md", "c.md", "exact", 1.0],
+            ["x.md", "yy.md", "exact", 1.0],
+            ["yy.md", "zzz.md", "exact", 1.0],
+            ["a.md", "x.md", "title", None],
+        ],
+        columns=["doc_key_a", "doc_key_b", "kind", "similarity"],
+    )
+    documents = pd.DataFrame(
+        {
+            "doc_key": ["a.md", "bb.md", "c.md", "x.md", "yy.md", "zzz.md"],
+            "published_date": pd.to_datetime(["2025-03-01", "2025-01-01", "2025-01-01", None, None, None]),
+            "first_seen_run": [1, 2, 1, 3, 3, 3],
+        }
+    )
+    clusters = cluster_duplicates(pairs, documents).set_index("doc_key")
+    # oldest date, then earliest first run; without dates or run differences, the shortest key.
+    assert clusters["cluster_id"].to_dict() == {
+        "a.md": "c.md",
+        "bb.md": "c.md",
+        "c.md": "c.md",
+        "x.md": "x.md",
+        "yy.md": "x.md",
+        "zzz.md": "x.md",
+    }
+    assert clusters["is_canonical"].sum() == 2 and clusters.loc["c.md", "is_canonical"]
+    assert clusters.loc["a.md", "kind"] == "near" and clusters.loc["x.md", "kind"] == "exact"
+    assert (clusters["cluster_size"] == 3).all()
+
+
+# --- the DuckDB index ---------------------------------------------------------------------
+
+
+def stored_index(texts: dict[str, str], settings: DuplicateSettings) -> duckdb.DuckDBPyConnection:
+    con = warehouse()
+    frame = pd.DataFrame({"doc_key": list(texts), "exact_hash": [exact_hash(t) for t in texts.values()]})
+    signatures = minhash_signatures(list(texts.values()), settings)
+    duplicate_index.store_signatures(con, frame, signatures, band_hashes(signatures, settings))
+    return con
+
+
+@pytest.fixture(scope="module")
+def small_index_texts(text_pairs) -> dict[str, str]:
+    texts = {}
+    for number, (a, b) in enumerate(text_pairs[::10]):
+        texts[f"p{number:02d}/a.md"] = a
+        texts[f"p{number:02d}/b.md"] = b
+    texts["empty-1.md"] = texts["empty-2.md"] = ""
+    return texts
+
+
+def reference_candidates(texts: dict[str, str], settings: DuplicateSettings, changed=None) -> set:
+    keys = list(texts)
+    bands = band_hashes(minhash_signatures(list(texts.values()), settings), settings)
+    found = set()
+    for i in range(len(keys)):
+        for j in range(i + 1, len(keys)):
+            shared = (bands[i] == bands[j]) & (bands[i] != 0)
+            if shared.any() and (changed is None or keys[i] in changed or keys[j] in changed):
+                found.add((keys[i], keys[j]))
+    return found
+
+
+def test_band_join_finds_exactly_the_pairs_sharing_a_band(small_index_texts) -> None:
+    settings = DuplicateSettings()
+    con = stored_index(small_index_texts, settings)
+    candidates = duplicate_index.candidate_pairs(con, None)
+    found = set(map(tuple, candidates.values))
+    assert found == reference_candidates(small_index_texts, settings)
+    assert all(a < b for a, b in found) and len(found) == len(candidates)
+    assert ("empty-1.md", "empty-2.md") not in found
+
+
+def test_incremental_band_join_only_touches_changed_pages(small_index_texts) -> None:
+    settings = DuplicateSettings()
+    con = stored_index(small_index_texts, settings)
+    changed = ["p03/b.md", "p20/a.md"]
+    found = set(map(tuple, duplicate_index.candidate_pairs(con, changed).values))
+    assert found == reference_candidates(small_index_texts, settings, set(changed))
+    assert found and all(a in changed or b in changed for a, b in found)
+
+
+def test_store_replaces_rows_and_load_round_trips(small_index_texts) -> None:
+    settings = DuplicateSettings()
+    con = stored_index(small_index_texts, settings)
+    keys = ["p01/a.md", "p02/b.md"]
+    texts = ["a page rewritten from scratch with other words", small_index_texts["p02/b.md"]]
+    frame = pd.DataFrame({"doc_key": keys, "exact_hash": [exact_hash(t) for t in texts], "content_hash": "c"})
+    signatures = minhash_signatures(texts, settings)
+    duplicate_index.store_signatures(
+        con, frame.assign(signature=list(signatures), band_hashes=list(band_hashes(signatures, settings)))
+    )
+    assert con.execute("SELECT count(*) FROM minhash_signatures").fetchall()[0][0] == len(small_index_texts)
+    per_page = con.execute("SELECT count(*) FROM minhash_bands WHERE doc_key = 'p01/a.md'").fetchall()[0][0]
+    assert per_page == settings.bands
+    loaded_keys, loaded = duplicate_index.load_signatures(con, [*keys, "missing.md"])
+    assert sorted(loaded_keys) == keys
+    np.testing.assert_array_equal(loaded[list(loaded_keys).index("p01/a.md")], signatures[0])
+
+
+def test_removing_a_page_removes_its_index_rows_pairs_and_cluster_rows(small_index_texts) -> None:
+    settings = DuplicateSettings()
+    con = stored_index(small_index_texts, settings)
+    pairs = pd.DataFrame(
+        [["p00/a.md", "p00/b.md", "near", 0.9], ["p01/a.md", "p01/b.md", "near", 0.95]],
+        columns=["doc_key_a", "doc_key_b", "kind", "similarity"],
+    )
+    duplicate_index.replace_pairs(con, pairs, run_id=1, touched_doc_keys=None)
+    duplicate_index.store_clusters(con, cluster_duplicates(pairs, pd.DataFrame({"doc_key": []})))
+    duplicate_index.remove_documents(con, ["p00/b.md"])
+    assert duplicate_index.load_pairs(con)["doc_key_a"].tolist() == ["p01/a.md"]
+    for table in ("minhash_signatures", "minhash_bands", "duplicate_clusters"):
+        assert con.execute(f"SELECT count(*) FROM {table} WHERE doc_key = 'p00/b.md'").fetchall()[0][0] == 0
+    assert not duplicate_index.candidate_pairs(con, None).isin(["p00/b.md"]).any().any()
+
+
+def test_replace_pairs_keeps_untouched_near_pairs_and_first_found_run() -> None:
+    con = warehouse()
+    columns = ["doc_key_a", "doc_key_b", "kind", "similarity"]
+    first = pd.DataFrame(
+        [["a", "b", "near", 0.9], ["c", "d", "near", 0.8], ["e", "f", "exact", 1.0]], columns=columns
+    )
+    duplicate_index.replace_pairs(con, first, run_id=1, touched_doc_keys=None)
+    second = pd.DataFrame([["c", "d", "near", 0.85], ["g", "h", "exact", 1.0]], columns=columns)
+    duplicate_index.replace_pairs(con, second, run_id=2, touched_doc_keys=["c"])
+    stored = duplicate_index.load_pairs(con).set_index(["doc_key_a", "doc_key_b"])
+    # a-b untouched near pair kept; c-d refound keeps run 1; e-f no longer exact; g-h new.
+    assert stored["found_run"].to_dict() == {("a", "b"): 1, ("c", "d"): 1, ("g", "h"): 2}
+    assert stored.loc[("c", "d"), "similarity"] == 0.85
+
+
+# --- the issue's figures on a generated corpus ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
+    content = tmp_path_factory.mktemp("duplicates") / "corpus"
+    # 10% near copies (200 pairs, 40 per edit rate) so that recall figures rest on enough pairs.
+    generate_corpus(content, 2000, seed=11, near=0.10)
+    truth = pd.read_csv(Path(f"{content}.truth") / "pairs.csv")
+    truth[["path_a", "path_b"]] = np.sort(truth[["path_a", "path_b"]].to_numpy(), axis=1)
+    return read_generated_corpus(content), truth
+
+
+@pytest.fixture(scope="session")
+def default_pairs(corpus) -> pd.DataFrame:
+    return duplicate_step(warehouse(), corpus[0], DuplicateSettings.preset("default"), run_id=1)
+
+
+@pytest.fixture(scope="session")
+def loose_pairs(corpus) -> pd.DataFrame:
+    return duplicate_step(warehouse(), corpus[0], DuplicateSettings.preset("loose"), run_id=1)
+
+
+def found_kinds(pairs: pd.DataFrame, truth: pd.DataFrame) -> pd.Series:
+    kinds = pairs.set_index(["doc_key_a", "doc_key_b"])["kind"]
+    index = pd.MultiIndex.from_arrays([truth["path_a"], truth["path_b"]])
+    return pd.Series(kinds.reindex(index).to_numpy(), index=truth.index)
+
+
+def test_every_planted_exact_pair_is_found(corpus, default_pairs) -> None:
+    truth = corpus[1][corpus[1]["kind"] == "exact"]
+    assert len(truth) >= 30
+    assert (found_kinds(default_pairs, truth) == "exact").all()
+
+
+@pytest.mark.parametrize(("preset", "max_edit_rate"), [("default", 0.02), ("loose", 0.05)])
+def test_near_pairs_recall(corpus, default_pairs, loose_pairs, preset, max_edit_rate) -> None:
+    pairs = {"default": default_pairs, "loose": loose_pairs}[preset]
+    truth = corpus[1][(corpus[1]["kind"] == "near") & (corpus[1]["edit_rate"] <= max_edit_rate)]
+    assert len(truth) >= 80
+    assert found_kinds(pairs, truth).isin(["near", "exact"]).mean() >= 0.98
+
+
+@pytest.mark.parametrize("preset", ["default", "loose"])
+def test_no_reported_pair_under_jaccard5_one_half(corpus, default_pairs, loose_pairs, preset) -> None:
+    pairs = {"default": default_pairs, "loose": loose_pairs}[preset]
+    make_corpus = make_corpus_module()
+    raw = corpus[0].set_index("doc_key")["answer"].str.replace("\n", "\\n")  # as make_corpus scored it
+    reported = pairs[pairs["kind"].isin(["near", "exact"])]
+    assert len(reported) >= 50
+    scores = [make_corpus.jaccard5(raw[a], raw[b]) for a, b in reported[["doc_key_a", "doc_key_b"]].values]
+    assert min(scores) >= 0.5
+    # and the similarity reported is that Jaccard (up to the backslash-n tokens make_corpus keeps)
+    assert np.abs(np.array(scores) - reported["similarity"].to_numpy()).max() < 0.05
+
+
+def test_title_pairs_are_surfaced_as_title_groups(corpus, default_pairs) -> None:
+    truth = corpus[1][corpus[1]["kind"] == "title"]
+    title = default_pairs[default_pairs["kind"] == "title"]
+    keys = pd.Index(pd.unique(np.concatenate((title["doc_key_a"], title["doc_key_b"]))))
+    labels = connected_components(
+        keys.get_indexer(title["doc_key_a"]), keys.get_indexer(title["doc_key_b"]), len(keys)
+    )
+    rows_a, rows_b = keys.get_indexer(truth["path_a"]), keys.get_indexer(truth["path_b"])
+    assert len(truth) >= 10 and (rows_a >= 0).all() and (rows_b >= 0).all()
+    assert (labels[rows_a] == labels[rows_b]).all()
+
+
+def test_clusters_hold_every_planted_exact_copy(corpus, default_pairs) -> None:
+    clusters = cluster_duplicates(default_pairs, corpus[0]).set_index("doc_key")["cluster_id"]
+    truth = corpus[1][corpus[1]["kind"] == "exact"]
+    assert (clusters[truth["path_a"]].to_numpy() == clusters[truth["path_b"]].to_numpy()).all()
+
+
+def test_incremental_run_equals_a_full_run(corpus) -> None:
+    documents, truth = corpus
+    settings = DuplicateSettings.preset("default")
+    con = warehouse()
+    duplicate_step(con, documents, settings, run_id=1)
+    near = truth[(truth["kind"] == "near") & (truth["edit_rate"] <= 0.02)]
+    deleted = [near["path_b"].iloc[0]]
+    source, target = documents["doc_key"].iloc[5], documents["doc_key"].iloc[6]
+    changed_documents = documents[~documents["doc_key"].isin(deleted)].copy()
+    answers = changed_documents.set_index("doc_key")["answer"]
+    changed_documents.loc[changed_documents["doc_key"] == target, "answer"] = answers[source] + " Updated."
+    incremental = duplicate_step(
+        con, changed_documents, settings, 2, changed_doc_keys=[target], deleted_doc_keys=deleted
+    )
+    full = duplicate_step(warehouse(), changed_documents, settings, run_id=1)
+    columns = ["doc_key_a", "doc_key_b", "kind"]
+    assert incremental[columns].values.tolist() == full[columns].values.tolist()
+    np.testing.assert_allclose(incremental["similarity"], full["similarity"])
+    assert not incremental[columns[:2]].isin(deleted).any().any()
+    pair = (min(source, target), max(source, target))
+    assert pair in set(map(tuple, incremental.loc[incremental["kind"] == "near", columns[:2]].values))

@@ -1,0 +1,85 @@
+"""Exact, near and title duplicates of documents: the public face of shingles, minhash, clusters.
+
+Flow of one run (the warehouse side is `warehouse.duplicate_index`):
+  1. `fingerprint_documents` on new and changed pages only -> exact hashes, signatures, bands;
+     the warehouse stores them and drops deleted pages.
+  2. The warehouse's band join yields candidate pairs touching the changed pages; `verify_pairs`
+     keeps those whose (exact, where texts are at hand) Jaccard reaches the threshold.
+  3. `exact_duplicate_pairs` and `title_duplicate_pairs` run over all pages' hashes and titles
+     (cheap group-bys); `merge_duplicate_pairs` keeps one row per pair; `cluster_duplicates`
+     rebuilds the clusters from all stored pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from transforms.clusters import (
+    cluster_duplicates,
+    connected_components,
+    exact_duplicate_pairs,
+    merge_duplicate_pairs,
+    title_duplicate_pairs,
+)
+from transforms.minhash import (
+    PRESETS,
+    DuplicateSettings,
+    band_hashes,
+    estimated_jaccard,
+    minhash_signatures,
+    order_pairs,
+    pair_similarity,
+    signatures_from_shingles,
+    verify_pairs,
+)
+from transforms.shingles import (
+    exact_hash,
+    exact_hash_of_tokens,
+    normalise_text,
+    shingle_hashes,
+    shingle_hashes_of_tokens,
+    tokenise,
+)
+
+__all__ = [
+    "PRESETS",
+    "DuplicateSettings",
+    "band_hashes",
+    "cluster_duplicates",
+    "connected_components",
+    "estimated_jaccard",
+    "exact_duplicate_pairs",
+    "exact_hash",
+    "fingerprint_documents",
+    "merge_duplicate_pairs",
+    "minhash_signatures",
+    "normalise_text",
+    "order_pairs",
+    "pair_similarity",
+    "shingle_hashes",
+    "title_duplicate_pairs",
+    "tokenise",
+    "verify_pairs",
+]
+
+
+def fingerprint_documents(
+    documents: pd.DataFrame, settings: DuplicateSettings, text_column: str = "text"
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Exact hashes, MinHash signatures and band hashes of documents[doc_key, text_column].
+
+    Returns (frame, signatures, bands): frame has doc_key and exact_hash (plus content_hash
+    when documents has it), row i of signatures (n, num_perm) uint32 and bands (n, bands)
+    uint64 belongs to frame row i. This is what `warehouse.duplicate_index.store_signatures`
+    takes.
+    """
+    token_lists = [tokenise(text) for text in documents[text_column].fillna("").astype(str)]
+    frame = pd.DataFrame({"doc_key": documents["doc_key"].to_numpy()})
+    if "content_hash" in documents:
+        frame["content_hash"] = documents["content_hash"].to_numpy()
+    frame["exact_hash"] = [exact_hash_of_tokens(tokens) for tokens in token_lists]
+    signatures = signatures_from_shingles(
+        *shingle_hashes_of_tokens(token_lists, settings.shingle_size), settings
+    )
+    return frame, signatures, band_hashes(signatures, settings)

@@ -1,0 +1,143 @@
+"""Text folding, exact-duplicate hashes and word-shingle hashes, vectorised over a batch.
+
+A document's text is folded to its words (`normalise_text`): lower case, Unicode NFKC,
+every run of punctuation, markdown syntax or whitespace becomes one space. The exact
+hash and the shingles both read these words, so two pages that differ only in case,
+spacing, emphasis marks or list markers are the same text to every duplicate check.
+
+Shingles are hashed to 32-bit integers in numpy: each distinct word is hashed once with
+xxh3 (a vocabulary of tens of thousands, not millions of Python objects), and the k words
+of a shingle are combined with integer arithmetic over the whole batch at once.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from collections.abc import Sequence
+from itertools import chain
+
+import numpy as np
+import pyarrow as pa
+import xxhash
+
+# Letters and digits only: `_` is markdown emphasis (`__bold__`) as often as it is a word
+# character, so it separates words like any other punctuation.
+_WORD = re.compile(r"[^\W_]+")
+# The same split for ASCII text, 2.5x faster than the regex (measured on generated answers):
+# every ASCII character that is not a letter or digit becomes a space.
+_ASCII_SEPARATORS = str.maketrans(
+    dict.fromkeys(string.punctuation + "".join(map(chr, range(32))) + "\x7f", " ")
+)
+
+# Odd 64-bit multipliers, one per position in a shingle, so that shingles are order-sensitive
+# ("a b" and "b a" hash apart). Fixed constants: stored signatures must stay valid across runs.
+_POSITION_MULTIPLIERS = np.array(
+    [
+        0x9E3779B97F4A7C15,
+        0xC2B2AE3D27D4EB4F,
+        0x165667B19E3779F9,
+        0xD6E8FEB86659FD93,
+        0xFF51AFD7ED558CCD,
+        0xC4CEB9FE1A85EC53,
+        0x94D049BB133111EB,
+        0xBF58476D1CE4E5B9,
+    ],
+    dtype=np.uint64,
+)
+MAX_SHINGLE_SIZE = len(_POSITION_MULTIPLIERS)
+
+
+def tokenise(text: str) -> list[str]:
+    """The document's words: NFKC-normalised, lower case, letters and digits only."""
+    if text.isascii():
+        return text.lower().translate(_ASCII_SEPARATORS).split()
+    return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
+
+
+def normalise_text(text: str) -> str:
+    """Text with case, whitespace, punctuation and markdown folded: its words joined by spaces."""
+    return " ".join(tokenise(text))
+
+
+def exact_hash(text: str) -> str:
+    """xxhash64 (hex) of the normalised text: equal for pages whose words are identical."""
+    return exact_hash_of_tokens(tokenise(text))
+
+
+def exact_hash_of_tokens(tokens: list[str]) -> str:
+    """`exact_hash` of an already tokenised text."""
+    return xxhash.xxh64_hexdigest(" ".join(tokens).encode("utf-8"))
+
+
+def fmix64(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser, element-wise: spreads every input bit over the output."""
+    values = values ^ (values >> np.uint64(33))
+    values = values * np.uint64(0xFF51AFD7ED558CCD)
+    values = values ^ (values >> np.uint64(33))
+    values = values * np.uint64(0xC4CEB9FE1A85EC53)
+    return values ^ (values >> np.uint64(33))
+
+
+def shingle_hashes(texts: Sequence[str], shingle_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hash every `shingle_size`-word shingle of every text to a uint32.
+
+    Returns (hashes, offsets): the shingles of text i are hashes[offsets[i]:offsets[i + 1]],
+    in text order, repeats included (MinHash ignores repeats; `unique_shingle_sets` drops them).
+    A text with fewer words than `shingle_size` has one shingle made of all its words; a text
+    with no words has none.
+    """
+    return shingle_hashes_of_tokens([tokenise(text) for text in texts], shingle_size)
+
+
+def shingle_hashes_of_tokens(
+    token_lists: Sequence[list[str]], shingle_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """`shingle_hashes` of already tokenised texts (so callers tokenise each text once)."""
+    if not 1 <= shingle_size <= MAX_SHINGLE_SIZE:
+        raise ValueError(f"shingle_size must be between 1 and {MAX_SHINGLE_SIZE}, got {shingle_size}")
+    word_counts = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+    total_words = int(word_counts.sum())
+    shingle_counts = np.where(word_counts > 0, np.maximum(word_counts - shingle_size + 1, 1), 0)
+    offsets = np.concatenate(([0], np.cumsum(shingle_counts)))
+    if total_words == 0:
+        return np.zeros(0, dtype=np.uint32), offsets
+
+    # Arrow's dictionary encoding is the fastest way measured to number 10^6..10^7 words.
+    encoded = pa.array(
+        chain.from_iterable(token_lists), type=pa.string(), size=total_words
+    ).dictionary_encode()
+    vocabulary = encoded.dictionary.to_pylist()
+    codes = encoded.indices.to_numpy()
+    word_hashes = np.fromiter(
+        (xxhash.xxh3_64_intdigest(word.encode("utf-8")) for word in vocabulary),
+        dtype=np.uint64,
+        count=len(vocabulary),
+    )
+    token_hashes = word_hashes[codes]
+
+    # Position of each shingle's first word in the flat token array, and where its text ends.
+    word_starts = np.concatenate(([0], np.cumsum(word_counts)[:-1]))
+    first_word = np.repeat(word_starts, shingle_counts) + (
+        np.arange(offsets[-1]) - np.repeat(offsets[:-1], shingle_counts)
+    )
+    text_end = np.repeat(word_starts + word_counts, shingle_counts)
+
+    combined = np.zeros(len(first_word), dtype=np.uint64)
+    padded = np.concatenate((token_hashes, np.zeros(shingle_size, dtype=np.uint64)))
+    for position in range(shingle_size):
+        index = first_word + position
+        # Words past the end of the text contribute nothing (only in texts shorter than a shingle).
+        contribution = padded[index] * _POSITION_MULTIPLIERS[position]
+        combined += np.where(index < text_end, contribution, np.uint64(0))
+    return (fmix64(combined) >> np.uint64(32)).astype(np.uint32), offsets
+
+
+def unique_shingle_sets(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per text, the sorted distinct shingle hashes, in the same (hashes, offsets) layout."""
+    counts = np.diff(offsets)
+    text_index = np.repeat(np.arange(len(counts), dtype=np.uint64), counts)
+    keyed = np.unique((text_index << np.uint64(32)) | hashes.astype(np.uint64))
+    unique_offsets = np.searchsorted(keyed >> np.uint64(32), np.arange(len(counts) + 1), side="left")
+    return (keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32), unique_offsets

@@ -1,0 +1,256 @@
+"""The duplicate index in DuckDB: signatures, LSH band join, pairs and clusters.
+
+Every function executes SQL on the connection it is given and nothing else: the caller owns
+connections and transactions (no commits here). Frames go in through Arrow registrations
+(bulk inserts, never executemany: GUIDE measured ~30x).
+
+Pairs follow one rule, so a run can be incremental: 'exact' and 'title' pairs are recomputed
+over all pages every run (group-bys over hashes and titles, cheap), while 'near' pairs are
+kept from earlier runs unless one of their pages was changed, added or deleted in this run.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+# A band bucket shared by more pages than this is boilerplate (stub or generated pages); pairing
+# all of its members would be quadratic, and identical pages are found by exact_hash anyway.
+MAX_BUCKET_SIZE = 1000
+_registration_counter = itertools.count()
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, data: pd.DataFrame | pa.Table) -> Iterator[str]:
+    """Expose a frame to SQL under a fresh name for the duration of the block."""
+    name = f"__duplicate_index_{next(_registration_counter)}"
+    con.register(name, data)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
+def _keys_table(doc_keys: Sequence[str]) -> pa.Table:
+    return pa.table({"doc_key": pa.array(list(doc_keys), type=pa.string())})
+
+
+def _list_column(values: np.ndarray, arrow_type: pa.DataType) -> pa.ListArray:
+    """A (n, width) matrix as an Arrow list column, without a Python object per value."""
+    n, width = values.shape
+    offsets = pa.array(np.arange(0, (n + 1) * width, width, dtype=np.int32))
+    return pa.ListArray.from_arrays(
+        offsets, pa.array(np.ascontiguousarray(values).reshape(-1), type=arrow_type)
+    )
+
+
+def store_signatures(
+    con: duckdb.DuckDBPyConnection,
+    frame: pd.DataFrame,
+    signatures: np.ndarray | None = None,
+    bands: np.ndarray | None = None,
+) -> None:
+    """Replace the index rows of frame's doc_keys.
+
+    frame: doc_key, exact_hash, optional content_hash; signatures (n, num_perm) uint32 and
+    bands (n, bands) uint64 aligned with frame rows (from `fingerprint_documents`), or, when
+    not given, frame columns `signature` and `band_hashes` holding one array or list per row.
+    Band hash 0 means "no words" and is not stored, so empty pages never become candidates.
+    """
+    if signatures is None:
+        signatures = np.array([np.asarray(s, dtype=np.uint32) for s in frame["signature"]], dtype=np.uint32)
+    if bands is None:
+        bands = np.array([np.asarray(b, dtype=np.uint64) for b in frame["band_hashes"]], dtype=np.uint64)
+    doc_keys = frame["doc_key"].astype(str).to_numpy()
+    content_hash = frame["content_hash"] if "content_hash" in frame else pd.Series([None] * len(frame))
+    signature_rows = pa.table(
+        {
+            "doc_key": pa.array(doc_keys, type=pa.string()),
+            "content_hash": pa.array(content_hash.to_numpy(), type=pa.string()),
+            "exact_hash": pa.array(frame["exact_hash"].to_numpy(), type=pa.string()),
+            "signature": _list_column(signatures.reshape(len(frame), -1).astype(np.uint32), pa.uint32()),
+        }
+    )
+    n_bands = bands.shape[1] if bands.ndim == 2 else 0
+    flat_bands = bands.reshape(-1).astype(np.uint64)
+    stored = flat_bands != 0
+    band_rows = pa.table(
+        {
+            "doc_key": pa.array(np.repeat(doc_keys, n_bands)[stored], type=pa.string()),
+            "band": pa.array(np.tile(np.arange(n_bands, dtype=np.uint16), len(frame))[stored]),
+            "band_hash": pa.array(flat_bands[stored]),
+        }
+    )
+    remove_from_index(con, doc_keys)
+    with _registered(con, signature_rows) as rows:
+        con.execute(
+            f"INSERT INTO minhash_signatures SELECT doc_key, content_hash, exact_hash, signature FROM {rows}"
+        )
+    with _registered(con, band_rows) as rows:
+        con.execute(f"INSERT INTO minhash_bands SELECT doc_key, band, band_hash FROM {rows}")
+
+
+def remove_from_index(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) -> None:
+    """Drop the signatures and bands of these pages (before re-storing them)."""
+    with _registered(con, _keys_table(doc_keys)) as keys:
+        con.execute(f"DELETE FROM minhash_signatures WHERE doc_key IN (SELECT doc_key FROM {keys})")
+        con.execute(f"DELETE FROM minhash_bands WHERE doc_key IN (SELECT doc_key FROM {keys})")
+
+
+def remove_documents(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) -> None:
+    """Deleted pages leave the index, every pair they were in and their cluster rows.
+
+    Clusters they were in are otherwise stale until `store_clusters` rebuilds them.
+    """
+    remove_from_index(con, doc_keys)
+    with _registered(con, _keys_table(doc_keys)) as keys:
+        con.execute(
+            f"DELETE FROM duplicate_pairs WHERE doc_key_a IN (SELECT doc_key FROM {keys}) "
+            f"OR doc_key_b IN (SELECT doc_key FROM {keys})"
+        )
+        con.execute(f"DELETE FROM duplicate_clusters WHERE doc_key IN (SELECT doc_key FROM {keys})")
+
+
+def candidate_pairs(
+    con: duckdb.DuckDBPyConnection,
+    changed_doc_keys: Sequence[str] | None,
+    max_bucket_size: int = MAX_BUCKET_SIZE,
+) -> pd.DataFrame:
+    """LSH candidates: doc_key_a < doc_key_b sharing at least one band hash.
+
+    changed_doc_keys: only pairs with at least one side in this set (new and changed pages,
+    whose signatures are already stored); None compares all pages with each other (first run).
+    Buckets holding more than max_bucket_size pages are skipped (see MAX_BUCKET_SIZE).
+    """
+    if changed_doc_keys is None:
+        sql = """
+            WITH buckets AS (
+                SELECT band, band_hash FROM minhash_bands
+                GROUP BY band, band_hash HAVING count(*) BETWEEN 2 AND $max_bucket_size
+            )
+            SELECT DISTINCT a.doc_key AS doc_key_a, b.doc_key AS doc_key_b
+            FROM minhash_bands a
+            JOIN buckets USING (band, band_hash)
+            JOIN minhash_bands b USING (band, band_hash)
+            WHERE a.doc_key < b.doc_key
+        """
+        return con.execute(sql, {"max_bucket_size": max_bucket_size}).df()
+    with _registered(con, _keys_table(changed_doc_keys)) as changed:
+        sql = f"""
+            WITH changed_bands AS (
+                SELECT band, band_hash, doc_key FROM minhash_bands
+                WHERE doc_key IN (SELECT doc_key FROM {changed})
+            ),
+            buckets AS (
+                SELECT band, band_hash FROM minhash_bands
+                SEMI JOIN changed_bands USING (band, band_hash)
+                GROUP BY band, band_hash HAVING count(*) BETWEEN 2 AND $max_bucket_size
+            )
+            SELECT DISTINCT least(c.doc_key, o.doc_key) AS doc_key_a,
+                            greatest(c.doc_key, o.doc_key) AS doc_key_b
+            FROM changed_bands c
+            JOIN buckets USING (band, band_hash)
+            JOIN minhash_bands o USING (band, band_hash)
+            WHERE o.doc_key <> c.doc_key
+        """
+        return con.execute(sql, {"max_bucket_size": max_bucket_size}).df()
+
+
+def load_signatures(
+    con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(doc_keys, signatures (n, num_perm) uint32) of the given pages (all when None) in the index."""
+    if doc_keys is None:
+        table = con.sql("SELECT doc_key, signature FROM minhash_signatures").to_arrow_table()
+    else:
+        with _registered(con, _keys_table(pd.unique(np.asarray(doc_keys, dtype=object)))) as keys:
+            table = con.sql(
+                "SELECT doc_key, signature FROM minhash_signatures "
+                f"WHERE doc_key IN (SELECT doc_key FROM {keys})"
+            ).to_arrow_table()
+    keys_out = np.asarray(table.column("doc_key").to_pylist(), dtype=object)
+    signature = table.column("signature").combine_chunks()
+    values = signature.flatten().to_numpy(zero_copy_only=False).astype(np.uint32, copy=False)
+    width = len(values) // len(keys_out) if len(keys_out) else 0
+    return keys_out, values.reshape(len(keys_out), width)
+
+
+def load_exact_hashes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """doc_key, exact_hash of every page in the index."""
+    return con.execute("SELECT doc_key, exact_hash FROM minhash_signatures").df()
+
+
+def replace_pairs(
+    con: duckdb.DuckDBPyConnection,
+    pairs: pd.DataFrame,
+    run_id: int,
+    touched_doc_keys: Sequence[str] | None,
+) -> None:
+    """Rewrite duplicate_pairs after a run.
+
+    pairs: this run's findings (doc_key_a, doc_key_b, kind, similarity): exact and title pairs
+    over all pages, near pairs of the touched pages. Kept from before: near pairs with neither
+    page in touched_doc_keys (changed, added or deleted pages; None = first run, keep nothing).
+    One row per pair, exact before near before title; found_run is the first run that found
+    the pair, this run's id for new ones.
+    """
+    touched = [] if touched_doc_keys is None else list(touched_doc_keys)
+    keep_near = "kind = 'near'" if touched_doc_keys is not None else "FALSE"
+    new_pairs = pa.Table.from_pandas(
+        pairs[["doc_key_a", "doc_key_b", "kind", "similarity"]].astype({"similarity": "float64"}),
+        preserve_index=False,
+    )
+    with _registered(con, new_pairs) as new, _registered(con, _keys_table(touched)) as keys:
+        merged = con.sql(
+            f"""
+            WITH kept AS (
+                SELECT doc_key_a, doc_key_b, kind, similarity FROM duplicate_pairs
+                WHERE {keep_near}
+                  AND doc_key_a NOT IN (SELECT doc_key FROM {keys})
+                  AND doc_key_b NOT IN (SELECT doc_key FROM {keys})
+            ),
+            best AS (
+                SELECT * FROM (SELECT * FROM kept UNION ALL SELECT * FROM {new})
+                QUALIFY row_number() OVER (
+                    PARTITION BY doc_key_a, doc_key_b
+                    ORDER BY CASE kind WHEN 'exact' THEN 0 WHEN 'near' THEN 1 ELSE 2 END
+                ) = 1
+            ),
+            first_found AS (
+                SELECT doc_key_a, doc_key_b, min(found_run) AS found_run FROM duplicate_pairs GROUP BY ALL
+            )
+            SELECT b.doc_key_a, b.doc_key_b, b.kind, b.similarity,
+                   coalesce(f.found_run, $run_id)::BIGINT AS found_run
+            FROM best b LEFT JOIN first_found f USING (doc_key_a, doc_key_b)
+            """,
+            params={"run_id": run_id},
+        ).to_arrow_table()
+    con.execute("DELETE FROM duplicate_pairs")
+    with _registered(con, merged) as rows:
+        con.execute(f"INSERT INTO duplicate_pairs SELECT * FROM {rows}")
+
+
+def load_pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """doc_key_a, doc_key_b, kind, similarity, found_run of every stored pair."""
+    return con.execute("SELECT * FROM duplicate_pairs ORDER BY doc_key_a, doc_key_b").df()
+
+
+def store_clusters(con: duckdb.DuckDBPyConnection, clusters: pd.DataFrame) -> None:
+    """Replace duplicate_clusters (rebuilt every run).
+
+    clusters: cluster_id, doc_key, is_canonical, kind, cluster_size (from `cluster_duplicates`).
+    """
+    con.execute("DELETE FROM duplicate_clusters")
+    with _registered(
+        con, clusters[["cluster_id", "doc_key", "is_canonical", "kind", "cluster_size"]]
+    ) as rows:
+        con.execute(
+            "INSERT INTO duplicate_clusters "
+            f"SELECT cluster_id, doc_key, is_canonical, kind, cluster_size FROM {rows}"
+        )
