@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from transforms.clusters import CLUSTER_KINDS
 from transforms.duplicates import (
     DuplicateSettings,
     cluster_duplicates,
@@ -99,8 +100,8 @@ def duplicate_step(
     run_id: int,
     changed_doc_keys: Sequence[str] | None = None,
     deleted_doc_keys: Sequence[str] = (),
-) -> pd.DataFrame:
-    """One run's duplicate work, wired as a flow would wire it; returns the stored pairs.
+) -> None:
+    """One run's duplicate work, wired as a flow would wire it.
 
     documents: every current page (doc_key, title, question, answer, published_date).
     changed_doc_keys: new and changed pages (None: first run, all pages).
@@ -125,9 +126,16 @@ def duplicate_step(
     touched = None if changed_doc_keys is None else [*changed_doc_keys, *deleted_doc_keys]
     duplicate_index.replace_pairs(con, merge_duplicate_pairs(exact, near, title), run_id, touched)
 
-    pairs = duplicate_index.load_pairs(con)
-    duplicate_index.store_clusters(con, cluster_duplicates(pairs, documents))
-    return pairs
+    duplicate_index.store_clusters(
+        con, cluster_duplicates(duplicate_index.load_pairs(con, CLUSTER_KINDS), documents)
+    )
+
+
+def stored_pairs_after_step(documents: pd.DataFrame, settings: DuplicateSettings) -> pd.DataFrame:
+    """All pairs a first run over documents stores, in a fresh in-memory warehouse."""
+    con = new_warehouse()
+    duplicate_step(con, documents, settings, run_id=1)
+    return duplicate_index.load_pairs(con)
 
 
 def datasketch_step(texts: Sequence[str], settings: DuplicateSettings) -> int:
@@ -236,8 +244,9 @@ def main() -> None:
 
     con = new_warehouse()
     start = time.perf_counter()
-    pairs = duplicate_step(con, documents, settings, run_id=1)
+    duplicate_step(con, documents, settings, run_id=1)
     first = time.perf_counter() - start
+    pairs = duplicate_index.load_pairs(con)
     print(f"(b) duplicate step, first run:   {first:.2f} s, {n / first:,.0f} pages/s, {len(pairs)} pairs")
     if not args.skip_datasketch:
         print(f"    speed-up vs datasketch: {baseline / first:.1f}x")

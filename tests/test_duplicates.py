@@ -17,7 +17,12 @@ import pandas as pd
 import pytest
 from datasketch import MinHash
 
-from benchmarks.duplicates import duplicate_step, generate_corpus, read_generated_corpus
+from benchmarks.duplicates import (
+    duplicate_step,
+    generate_corpus,
+    read_generated_corpus,
+    stored_pairs_after_step,
+)
 from transforms.duplicates import (
     PRESETS,
     DuplicateSettings,
@@ -30,6 +35,7 @@ from transforms.duplicates import (
     merge_duplicate_pairs,
     minhash_signatures,
     normalise_text,
+    normalise_texts,
     shingle_hashes,
     title_duplicate_pairs,
     tokenise,
@@ -95,6 +101,22 @@ def text_pairs() -> list[tuple[str, str]]:
 def test_normalise_text_folds_case_whitespace_punctuation_and_markdown() -> None:
     assert normalise_text("## The **Cell**,\n\n1. _Membrane_:  lipids!") == "the cell 1 membrane lipids"
     assert normalise_text("Café  NAÏVE") == "café naïve"
+    titles = pd.Series(
+        ["## The **Cell**,\n\n1. _Membrane_:  lipids!", None, "What is a  CELL?", "Café  NAÏVE"]
+    )
+    assert normalise_texts(titles).tolist() == [normalise_text(t) for t in titles.fillna("")]
+
+
+def test_shingles_never_cross_texts_and_short_texts_keep_one() -> None:
+    rng = random.Random(4)
+    texts = [" ".join(rng.choice("abcdef") for _ in range(rng.randrange(9))) for _ in range(200)]
+    hashes, offsets = shingle_hashes(texts, 5)
+    for number, text in enumerate(texts):
+        alone, _ = shingle_hashes([text], 5)
+        np.testing.assert_array_equal(hashes[offsets[number] : offsets[number + 1]], alone)
+        assert len(alone) == (max(1, len(text.split()) - 4) if text else 0)
+    one, _ = shingle_hashes(["a b", "b a", "a b c"], 5)
+    assert len(set(one.tolist())) == 3
 
 
 def test_ascii_fast_path_splits_like_the_unicode_regex() -> None:
@@ -416,12 +438,12 @@ def corpus(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @pytest.fixture(scope="session")
 def default_pairs(corpus) -> pd.DataFrame:
-    return duplicate_step(warehouse(), corpus[0], DuplicateSettings.preset("default"), run_id=1)
+    return stored_pairs_after_step(corpus[0], DuplicateSettings.preset("default"))
 
 
 @pytest.fixture(scope="session")
 def loose_pairs(corpus) -> pd.DataFrame:
-    return duplicate_step(warehouse(), corpus[0], DuplicateSettings.preset("loose"), run_id=1)
+    return stored_pairs_after_step(corpus[0], DuplicateSettings.preset("loose"))
 
 
 def found_kinds(pairs: pd.DataFrame, truth: pd.DataFrame) -> pd.Series:
@@ -486,13 +508,20 @@ def test_incremental_run_equals_a_full_run(corpus) -> None:
     changed_documents = documents[~documents["doc_key"].isin(deleted)].copy()
     answers = changed_documents.set_index("doc_key")["answer"]
     changed_documents.loc[changed_documents["doc_key"] == target, "answer"] = answers[source] + " Updated."
-    incremental = duplicate_step(
-        con, changed_documents, settings, 2, changed_doc_keys=[target], deleted_doc_keys=deleted
-    )
-    full = duplicate_step(warehouse(), changed_documents, settings, run_id=1)
+    duplicate_step(con, changed_documents, settings, 2, changed_doc_keys=[target], deleted_doc_keys=deleted)
+    incremental = duplicate_index.load_pairs(con)
+    full_con = warehouse()
+    duplicate_step(full_con, changed_documents, settings, run_id=1)
+    full = duplicate_index.load_pairs(full_con)
+
     columns = ["doc_key_a", "doc_key_b", "kind"]
     assert incremental[columns].values.tolist() == full[columns].values.tolist()
     np.testing.assert_allclose(incremental["similarity"], full["similarity"])
     assert not incremental[columns[:2]].isin(deleted).any().any()
-    pair = (min(source, target), max(source, target))
-    assert pair in set(map(tuple, incremental.loc[incremental["kind"] == "near", columns[:2]].values))
+    new_pair = incremental.set_index(["doc_key_a", "doc_key_b"]).loc[
+        (min(source, target), max(source, target))
+    ]
+    assert new_pair["kind"] == "near" and new_pair["found_run"] == 2
+    assert (incremental["found_run"] == 1).sum() == len(incremental) - 1
+    clusters = "SELECT * FROM duplicate_clusters ORDER BY doc_key"
+    assert con.sql(clusters).fetchall() == full_con.sql(clusters).fetchall()

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.minhash import DuplicateSettings, pair_similarity
-from transforms.shingles import normalise_text
+from transforms.shingles import normalise_texts
 
 PAIR_COLUMNS = ["doc_key_a", "doc_key_b", "kind", "similarity"]
 # When a pair is found by several checks, the strongest statement wins.
@@ -78,7 +78,7 @@ def title_duplicate_pairs(
     for column in ("title", "question"):
         if column not in documents:
             continue
-        normalised = documents[column].fillna("").astype(str).map(normalise_text)
+        normalised = normalise_texts(documents[column])
         frame = pd.DataFrame({"doc_key": documents["doc_key"], "same_text": normalised.replace("", None)})
         found.append(_pairs_within_groups(frame, "same_text", settings.group_pair_limit))
     if not found:

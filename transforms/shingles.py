@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from itertools import chain
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import xxhash
 
 # Letters and digits only: `_` is markdown emphasis (`__bold__`) as often as it is a word
@@ -59,6 +61,19 @@ def tokenise(text: str) -> list[str]:
 def normalise_text(text: str) -> str:
     """Text with case, whitespace, punctuation and markdown folded: its words joined by spaces."""
     return " ".join(tokenise(text))
+
+
+def normalise_texts(texts: pd.Series) -> pd.Series:
+    """`normalise_text` of many short texts (titles, questions) at once, with Arrow's kernels.
+
+    Equal to `normalise_text` on ASCII; on other text the word classes are RE2's letters and
+    numbers rather than Python's, which matters only when comparing these results with each
+    other, which is all they are for. Missing values become "".
+    """
+    values = pa.array(texts.fillna("").astype(str).tolist(), type=pa.string())
+    folded = pc.utf8_lower(pc.utf8_normalize(values, "NFKC"))
+    spaced = pc.replace_substring_regex(folded, r"[^\p{L}\p{N}]+", " ")
+    return pd.Series(pc.utf8_trim_whitespace(spaced).to_pylist(), index=texts.index, dtype=object)
 
 
 def exact_hash(text: str) -> str:
@@ -117,21 +132,29 @@ def shingle_hashes_of_tokens(
     )
     token_hashes = word_hashes[codes]
 
-    # Position of each shingle's first word in the flat token array, and where its text ends.
+    # Every word position starts a window of k words: contiguous slices, no gathers.
     word_starts = np.concatenate(([0], np.cumsum(word_counts)[:-1]))
-    first_word = np.repeat(word_starts, shingle_counts) + (
-        np.arange(offsets[-1]) - np.repeat(offsets[:-1], shingle_counts)
-    )
-    text_end = np.repeat(word_starts + word_counts, shingle_counts)
-
-    combined = np.zeros(len(first_word), dtype=np.uint64)
     padded = np.concatenate((token_hashes, np.zeros(shingle_size, dtype=np.uint64)))
+    combined = np.zeros(total_words, dtype=np.uint64)
     for position in range(shingle_size):
-        index = first_word + position
-        # Words past the end of the text contribute nothing (only in texts shorter than a shingle).
-        contribution = padded[index] * _POSITION_MULTIPLIERS[position]
-        combined += np.where(index < text_end, contribution, np.uint64(0))
-    return (fmix64(combined) >> np.uint64(32)).astype(np.uint32), offsets
+        combined += padded[position : position + total_words] * _POSITION_MULTIPLIERS[position]
+    # Windows starting in the last k-1 words of a text run into the next text: dropped.
+    keep = np.ones(total_words, dtype=bool)
+    text_ends = word_starts + word_counts
+    for back in range(1, shingle_size):
+        starts = text_ends - back
+        keep[starts[starts >= word_starts]] = False
+    # A text shorter than a shingle keeps one shingle of its own words only.
+    short = (word_counts > 0) & (word_counts < shingle_size)
+    if short.any():
+        first, length = word_starts[short], word_counts[short]
+        own = np.zeros(len(first), dtype=np.uint64)
+        for position in range(shingle_size):
+            contribution = padded[first + position] * _POSITION_MULTIPLIERS[position]
+            own += np.where(position < length, contribution, np.uint64(0))
+        combined[first] = own
+        keep[first] = True
+    return (fmix64(combined[keep]) >> np.uint64(32)).astype(np.uint32), offsets
 
 
 def unique_shingle_sets(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

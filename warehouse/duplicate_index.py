@@ -236,9 +236,11 @@ def replace_pairs(
         con.execute(f"INSERT INTO duplicate_pairs SELECT * FROM {rows}")
 
 
-def load_pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """doc_key_a, doc_key_b, kind, similarity, found_run of every stored pair."""
-    return con.execute("SELECT * FROM duplicate_pairs ORDER BY doc_key_a, doc_key_b").df()
+def load_pairs(con: duckdb.DuckDBPyConnection, kinds: Sequence[str] | None = None) -> pd.DataFrame:
+    """doc_key_a, doc_key_b, kind, similarity, found_run of the stored pairs (of these kinds)."""
+    where = "" if kinds is None else "WHERE list_contains($kinds, kind)"
+    params = None if kinds is None else {"kinds": list(kinds)}
+    return con.execute(f"SELECT * FROM duplicate_pairs {where} ORDER BY doc_key_a, doc_key_b", params).df()
 
 
 def store_clusters(con: duckdb.DuckDBPyConnection, clusters: pd.DataFrame) -> None:
