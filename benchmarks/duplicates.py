@@ -119,10 +119,9 @@ def duplicate_step(
     texts = documents.set_index("doc_key")["answer"]
     near = verify_pairs(candidates, keys, candidate_signatures, settings, texts.reindex(involved))
 
-    hashes = duplicate_index.load_exact_hashes(con)
-    exact = exact_duplicate_pairs(hashes, settings)
-    titled = documents[["doc_key", "title", "question"]].merge(hashes, on="doc_key")
-    title = title_duplicate_pairs(titled, settings)
+    fingerprints = duplicate_index.load_fingerprints(con)
+    exact = exact_duplicate_pairs(fingerprints, settings)
+    title = title_duplicate_pairs(fingerprints, settings)
     touched = None if changed_doc_keys is None else [*changed_doc_keys, *deleted_doc_keys]
     duplicate_index.replace_pairs(con, merge_duplicate_pairs(exact, near, title), run_id, touched)
 

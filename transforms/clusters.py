@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.minhash import DuplicateSettings, pair_similarity
-from transforms.shingles import normalise_texts
+from transforms.shingles import text_keys
 
 PAIR_COLUMNS = ["doc_key_a", "doc_key_b", "kind", "similarity"]
 # When a pair is found by several checks, the strongest statement wins.
@@ -29,19 +29,49 @@ def _empty_pairs() -> pd.DataFrame:
     )
 
 
-def _pairs_within_groups(frame: pd.DataFrame, group: str, limit: int) -> pd.DataFrame:
-    """doc_key_a < doc_key_b for documents sharing `group`: every pair in groups of at most
-    `limit` members, a star from the smallest key in larger groups (same components, linear size)."""
-    members = frame[["doc_key", group]].dropna().drop_duplicates().sort_values([group, "doc_key"])
-    size = members.groupby(group)["doc_key"].transform("size")
-    small = members[(size >= 2) & (size <= limit)]
-    every = small.merge(small, on=group, suffixes=("_a", "_b"))
-    every = every[every["doc_key_a"] < every["doc_key_b"]]
-    large = members[size > limit]
-    hub = large.groupby(group)["doc_key"].transform("first")
-    star = pd.DataFrame({group: large[group], "doc_key_a": hub, "doc_key_b": large["doc_key"]})
-    star = star[star["doc_key_a"] != star["doc_key_b"]]
-    return pd.concat([every[[group, "doc_key_a", "doc_key_b"]], star], ignore_index=True)
+def _pairs_within_groups(
+    groups: pd.Series, key_rank: np.ndarray, limit: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row numbers (a, b) of documents sharing a group value (NA never matches), key a < key b.
+
+    Every pair in groups of at most `limit` members; in larger groups a star from the smallest
+    key (same components, linear size). key_rank orders the rows by doc_key. Pure index
+    arithmetic per group size, no string joins.
+    """
+    rows = np.flatnonzero(groups.notna().to_numpy())
+    codes = pd.factorize(groups.to_numpy()[rows])[0]
+    order = np.lexsort((key_rank[rows], codes))
+    rows, codes = rows[order], codes[order]
+    starts = np.flatnonzero(np.diff(codes, prepend=-1))
+    sizes = np.diff(np.append(starts, len(rows)))
+    found_a, found_b = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for size in np.unique(sizes[(sizes >= 2) & (sizes <= limit)]):
+        first, second = np.triu_indices(size, 1)
+        group_starts = starts[sizes == size][:, None]
+        found_a.append(rows[(group_starts + first).ravel()])
+        found_b.append(rows[(group_starts + second).ravel()])
+    large = sizes > limit
+    hubs = np.repeat(starts[large], sizes[large] - 1)
+    members = hubs + np.concatenate(
+        [np.arange(1, size) for size in sizes[large]] or [np.zeros(0, dtype=np.int64)]
+    )
+    found_a.append(rows[hubs])
+    found_b.append(rows[members])
+    return np.concatenate(found_a), np.concatenate(found_b)
+
+
+def _key_rank(doc_keys: np.ndarray) -> np.ndarray:
+    rank = np.empty(len(doc_keys), dtype=np.int64)
+    rank[np.argsort(doc_keys, kind="stable")] = np.arange(len(doc_keys))
+    return rank
+
+
+def _pair_frame(
+    doc_keys: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray, kind: str, similarity
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"doc_key_a": doc_keys[rows_a], "doc_key_b": doc_keys[rows_b], "kind": kind, "similarity": similarity}
+    )
 
 
 def exact_duplicate_pairs(
@@ -49,15 +79,17 @@ def exact_duplicate_pairs(
 ) -> pd.DataFrame:
     """Pages with the same exact_hash: doc_key_a < doc_key_b, kind 'exact', similarity 1.0.
 
-    documents: doc_key, exact_hash (from `exact_hash` of the body text, so a page cross-posted
-    under another subject or path is found). Groups over settings.group_pair_limit are stars.
+    documents: doc_key (unique), exact_hash (from `exact_hash` of the body text, so a page
+    cross-posted under another subject or path is found). Groups over
+    settings.group_pair_limit are stars.
     """
-    pairs = _pairs_within_groups(documents, "exact_hash", settings.group_pair_limit)
-    if pairs.empty:
+    doc_keys = documents["doc_key"].astype(str).to_numpy(dtype=object)
+    rows_a, rows_b = _pairs_within_groups(
+        documents["exact_hash"], _key_rank(doc_keys), settings.group_pair_limit
+    )
+    if not len(rows_a):
         return _empty_pairs()
-    return pd.DataFrame(
-        {"doc_key_a": pairs["doc_key_a"], "doc_key_b": pairs["doc_key_b"], "kind": "exact", "similarity": 1.0}
-    ).reset_index(drop=True)
+    return _pair_frame(doc_keys, rows_a, rows_b, "exact", 1.0)
 
 
 def title_duplicate_pairs(
@@ -68,41 +100,41 @@ def title_duplicate_pairs(
 ) -> pd.DataFrame:
     """Pages asking the same question (or titled the same) with different answers: kind 'title'.
 
-    documents: doc_key, title, question, exact_hash. Title and question are compared after
-    `normalise_text`; empty ones never match; pairs with equal exact_hash are left out (they
-    are exact duplicates). similarity: estimated Jaccard of the answers when doc_keys and
-    signatures are given, else NaN (NULL in the warehouse): a shared title is the finding,
-    the similarity only says how far the answers drifted apart.
+    documents: doc_key (unique), exact_hash, and title_key / question_key (from `text_keys`,
+    as stored with the signatures) or else raw title / question columns, folded here. Empty
+    titles never match; pairs with equal exact_hash are left out (they are exact duplicates).
+    Groups over settings.group_pair_limit are stars. similarity: estimated Jaccard of the
+    answers when doc_keys and signatures are given, else NaN (NULL in the warehouse): the
+    shared title is the finding, the similarity only says how far the answers drifted apart.
     """
-    found = []
-    for column in ("title", "question"):
-        if column not in documents:
+    keys = documents["doc_key"].astype(str).to_numpy(dtype=object)
+    rank = _key_rank(keys)
+    found_a, found_b = [], []
+    for key_column, text_column in (("title_key", "title"), ("question_key", "question")):
+        if key_column in documents:
+            groups = documents[key_column]
+        elif text_column in documents:
+            groups = text_keys(documents[text_column])
+        else:
             continue
-        normalised = normalise_texts(documents[column])
-        frame = pd.DataFrame({"doc_key": documents["doc_key"], "same_text": normalised.replace("", None)})
-        found.append(_pairs_within_groups(frame, "same_text", settings.group_pair_limit))
-    if not found:
+        rows_a, rows_b = _pairs_within_groups(groups, rank, settings.group_pair_limit)
+        found_a.append(rows_a)
+        found_b.append(rows_b)
+    if not found_a:
         return _empty_pairs()
-    pairs = pd.concat(found, ignore_index=True)[["doc_key_a", "doc_key_b"]].drop_duplicates(ignore_index=True)
-    exact = documents.set_index("doc_key")["exact_hash"]
-    pairs = pairs[
-        exact.reindex(pairs["doc_key_a"]).to_numpy() != exact.reindex(pairs["doc_key_b"]).to_numpy()
-    ]
-    if pairs.empty:
+    pair_codes = np.unique(np.concatenate(found_a) * len(keys) + np.concatenate(found_b))
+    rows_a, rows_b = pair_codes // max(len(keys), 1), pair_codes % max(len(keys), 1)
+    exact_codes = pd.factorize(documents["exact_hash"].to_numpy())[0]
+    differ = exact_codes[rows_a] != exact_codes[rows_b]
+    rows_a, rows_b = rows_a[differ], rows_b[differ]
+    if not len(rows_a):
         return _empty_pairs()
-    pairs = pairs.reset_index(drop=True)
-    similarity = pd.Series(np.nan, index=pairs.index)
+    pairs = _pair_frame(keys, rows_a, rows_b, "title", np.nan)
     if doc_keys is not None and signatures is not None:
         scored = pair_similarity(pairs, doc_keys, signatures, settings)
-        similarity = pairs.merge(scored, on=["doc_key_a", "doc_key_b"], how="left")["estimated_similarity"]
-    return pd.DataFrame(
-        {
-            "doc_key_a": pairs["doc_key_a"],
-            "doc_key_b": pairs["doc_key_b"],
-            "kind": "title",
-            "similarity": similarity.to_numpy(dtype=np.float64),
-        }
-    )
+        merged = pairs[["doc_key_a", "doc_key_b"]].merge(scored, on=["doc_key_a", "doc_key_b"], how="left")
+        pairs["similarity"] = merged["estimated_similarity"].to_numpy(dtype=np.float64)
+    return pairs
 
 
 def merge_duplicate_pairs(*frames: pd.DataFrame) -> pd.DataFrame:
@@ -111,8 +143,9 @@ def merge_duplicate_pairs(*frames: pd.DataFrame) -> pd.DataFrame:
     if not frames:
         return _empty_pairs()
     pairs = pd.concat(frames, ignore_index=True)
-    pairs["priority"] = pairs["kind"].map(_KIND_PRIORITY)
-    pairs = pairs.sort_values(["doc_key_a", "doc_key_b", "priority"], kind="stable")
+    # A stable sort on the small priority number, then hash-based dedup: no string sort.
+    priority = pairs["kind"].map(_KIND_PRIORITY).to_numpy()
+    pairs = pairs.iloc[np.argsort(priority, kind="stable")]
     return pairs.drop_duplicates(["doc_key_a", "doc_key_b"])[PAIR_COLUMNS].reset_index(drop=True)
 
 

@@ -40,6 +40,7 @@ from transforms.shingles import (
     normalise_texts,
     shingle_hashes,
     shingle_hashes_of_tokens,
+    text_keys,
     tokenise,
 )
 
@@ -60,6 +61,7 @@ __all__ = [
     "order_pairs",
     "pair_similarity",
     "shingle_hashes",
+    "text_keys",
     "title_duplicate_pairs",
     "tokenise",
     "verify_pairs",
@@ -71,8 +73,9 @@ def fingerprint_documents(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Exact hashes, MinHash signatures and band hashes of documents[doc_key, text_column].
 
-    Returns (frame, signatures, bands): frame has doc_key and exact_hash (plus content_hash
-    when documents has it), row i of signatures (n, num_perm) uint32 and bands (n, bands)
+    Returns (frame, signatures, bands): frame has doc_key and exact_hash, plus content_hash,
+    and title_key / question_key (`text_keys`) when documents has content_hash, title,
+    question columns; row i of signatures (n, num_perm) uint32 and bands (n, bands)
     uint64 belongs to frame row i. This is what `warehouse.duplicate_index.store_signatures`
     takes.
     """
@@ -81,6 +84,9 @@ def fingerprint_documents(
     if "content_hash" in documents:
         frame["content_hash"] = documents["content_hash"].to_numpy()
     frame["exact_hash"] = [exact_hash_of_tokens(tokens) for tokens in token_lists]
+    for column in ("title", "question"):
+        if column in documents:
+            frame[f"{column}_key"] = text_keys(documents[column]).to_numpy()
     signatures = signatures_from_shingles(
         *shingle_hashes_of_tokens(token_lists, settings.shingle_size), settings
     )

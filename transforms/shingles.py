@@ -76,6 +76,17 @@ def normalise_texts(texts: pd.Series) -> pd.Series:
     return pd.Series(pc.utf8_trim_whitespace(spaced).to_pylist(), index=texts.index, dtype=object)
 
 
+def text_keys(texts: pd.Series) -> pd.Series:
+    """Per text, xxhash64 (UInt64) of its `normalise_texts` form; <NA> when it has no words.
+
+    Small integer keys for grouping titles and questions: computed once when a page changes,
+    stored, and compared across all pages without folding every title again.
+    """
+    folded = normalise_texts(texts)
+    keys = [xxhash.xxh64_intdigest(text.encode("utf-8")) if text else None for text in folded]
+    return pd.Series(keys, index=texts.index, dtype="UInt64")
+
+
 def exact_hash(text: str) -> str:
     """xxhash64 (hex) of the normalised text: equal for pages whose words are identical."""
     return exact_hash_of_tokens(tokenise(text))

@@ -58,9 +58,10 @@ def store_signatures(
 ) -> None:
     """Replace the index rows of frame's doc_keys.
 
-    frame: doc_key, exact_hash, optional content_hash; signatures (n, num_perm) uint32 and
-    bands (n, bands) uint64 aligned with frame rows (from `fingerprint_documents`), or, when
-    not given, frame columns `signature` and `band_hashes` holding one array or list per row.
+    frame: doc_key, exact_hash, optional content_hash, title_key, question_key; signatures
+    (n, num_perm) uint32 and bands (n, bands) uint64 aligned with frame rows (as returned by
+    `fingerprint_documents`), or, when not given, frame columns `signature` and `band_hashes`
+    holding one array or list per row.
     Band hash 0 means "no words" and is not stored, so empty pages never become candidates.
     """
     if signatures is None:
@@ -68,12 +69,18 @@ def store_signatures(
     if bands is None:
         bands = np.array([np.asarray(b, dtype=np.uint64) for b in frame["band_hashes"]], dtype=np.uint64)
     doc_keys = frame["doc_key"].astype(str).to_numpy()
-    content_hash = frame["content_hash"] if "content_hash" in frame else pd.Series([None] * len(frame))
+    missing = pd.Series([None] * len(frame), dtype=object)
     signature_rows = pa.table(
         {
             "doc_key": pa.array(doc_keys, type=pa.string()),
-            "content_hash": pa.array(content_hash.to_numpy(), type=pa.string()),
+            "content_hash": pa.array(frame.get("content_hash", missing).to_numpy(), type=pa.string()),
             "exact_hash": pa.array(frame["exact_hash"].to_numpy(), type=pa.string()),
+            "title_key": pa.array(
+                frame.get("title_key", missing).astype(object).to_numpy(), type=pa.uint64()
+            ),
+            "question_key": pa.array(
+                frame.get("question_key", missing).astype(object).to_numpy(), type=pa.uint64()
+            ),
             "signature": _list_column(signatures.reshape(len(frame), -1).astype(np.uint32), pa.uint32()),
         }
     )
@@ -90,7 +97,9 @@ def store_signatures(
     remove_from_index(con, doc_keys)
     with _registered(con, signature_rows) as rows:
         con.execute(
-            f"INSERT INTO minhash_signatures SELECT doc_key, content_hash, exact_hash, signature FROM {rows}"
+            "INSERT INTO minhash_signatures "
+            "(doc_key, content_hash, exact_hash, title_key, question_key, signature) "
+            f"SELECT doc_key, content_hash, exact_hash, title_key, question_key, signature FROM {rows}"
         )
     with _registered(con, band_rows) as rows:
         con.execute(f"INSERT INTO minhash_bands SELECT doc_key, band, band_hash FROM {rows}")
@@ -181,9 +190,10 @@ def load_signatures(
     return keys_out, values.reshape(len(keys_out), width)
 
 
-def load_exact_hashes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """doc_key, exact_hash of every page in the index."""
-    return con.execute("SELECT doc_key, exact_hash FROM minhash_signatures").df()
+def load_fingerprints(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """doc_key, exact_hash, title_key, question_key of every page in the index: the input of
+    the exact and title pair transforms, without reading any text."""
+    return con.execute("SELECT doc_key, exact_hash, title_key, question_key FROM minhash_signatures").df()
 
 
 def replace_pairs(

@@ -8,6 +8,8 @@ CREATE TABLE IF NOT EXISTS minhash_signatures (
     doc_key       VARCHAR NOT NULL,
     content_hash  VARCHAR,               -- of the file the signature was computed from
     exact_hash    VARCHAR NOT NULL,      -- xxhash64 hex of the normalised answer text
+    title_key     UBIGINT,               -- xxhash64 of the folded title; NULL when empty
+    question_key  UBIGINT,               -- xxhash64 of the folded question; NULL when empty
     signature     UINTEGER[] NOT NULL    -- num_perm MinHash values (datasketch affine32 scheme)
 );
 
