@@ -35,13 +35,14 @@ from transforms.minhash import (
 )
 from transforms.shingles import (
     exact_hash,
-    exact_hash_of_tokens,
+    exact_hashes,
     normalise_text,
     normalise_texts,
     shingle_hashes,
-    shingle_hashes_of_tokens,
+    shingle_hashes_of_words,
     text_keys,
     tokenise,
+    tokenise_texts,
 )
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "text_keys",
     "title_duplicate_pairs",
     "tokenise",
+    "tokenise_texts",
     "verify_pairs",
 ]
 
@@ -79,15 +81,15 @@ def fingerprint_documents(
     uint64 belongs to frame row i. This is what `warehouse.duplicate_index.store_signatures`
     takes.
     """
-    token_lists = [tokenise(text) for text in documents[text_column].fillna("").astype(str)]
+    word_lists = tokenise_texts(documents[text_column].fillna("").astype(str).tolist())
     frame = pd.DataFrame({"doc_key": documents["doc_key"].to_numpy()})
     if "content_hash" in documents:
         frame["content_hash"] = documents["content_hash"].to_numpy()
-    frame["exact_hash"] = [exact_hash_of_tokens(tokens) for tokens in token_lists]
+    frame["exact_hash"] = exact_hashes(word_lists)
     for column in ("title", "question"):
         if column in documents:
             frame[f"{column}_key"] = text_keys(documents[column]).to_numpy()
     signatures = signatures_from_shingles(
-        *shingle_hashes_of_tokens(token_lists, settings.shingle_size), settings
+        *shingle_hashes_of_words(word_lists, settings.shingle_size), settings
     )
     return frame, signatures, band_hashes(signatures, settings)

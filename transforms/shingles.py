@@ -16,7 +16,6 @@ import re
 import string
 import unicodedata
 from collections.abc import Sequence
-from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -58,6 +57,30 @@ def tokenise(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
 
 
+def _spaced_words(text: str) -> str:
+    """The text's words separated by whitespace (the fast ASCII translation, or the regex)."""
+    if text.isascii():
+        return text.lower().translate(_ASCII_SEPARATORS).strip()
+    return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).lower()))
+
+
+def tokenise_texts(texts: Sequence[str]) -> pa.ListArray:
+    """`tokenise` of many texts as one Arrow list<string> array.
+
+    Python only folds each text to words-and-spaces; Arrow splits and holds the words, so a
+    batch of millions of words never becomes millions of Python strings.
+    """
+    # A text without words becomes a null list: splitting "" would give one empty word.
+    spaced = pa.array([_spaced_words(text) or None for text in texts], type=pa.large_string())
+    return pc.utf8_split_whitespace(spaced)
+
+
+def exact_hashes(word_lists: pa.ListArray) -> list[str]:
+    """`exact_hash` of every text in a `tokenise_texts` result."""
+    joined = pc.binary_join(word_lists, pa.scalar(" ", type=pa.large_string())).to_pylist()
+    return [xxhash.xxh64_hexdigest((text or "").encode("utf-8")) for text in joined]
+
+
 def normalise_text(text: str) -> str:
     """Text with case, whitespace, punctuation and markdown folded: its words joined by spaces."""
     return " ".join(tokenise(text))
@@ -89,12 +112,7 @@ def text_keys(texts: pd.Series) -> pd.Series:
 
 def exact_hash(text: str) -> str:
     """xxhash64 (hex) of the normalised text: equal for pages whose words are identical."""
-    return exact_hash_of_tokens(tokenise(text))
-
-
-def exact_hash_of_tokens(tokens: list[str]) -> str:
-    """`exact_hash` of an already tokenised text."""
-    return xxhash.xxh64_hexdigest(" ".join(tokens).encode("utf-8"))
+    return xxhash.xxh64_hexdigest(normalise_text(text).encode("utf-8"))
 
 
 def fmix64(values: np.ndarray) -> np.ndarray:
@@ -114,26 +132,24 @@ def shingle_hashes(texts: Sequence[str], shingle_size: int) -> tuple[np.ndarray,
     A text with fewer words than `shingle_size` has one shingle made of all its words; a text
     with no words has none.
     """
-    return shingle_hashes_of_tokens([tokenise(text) for text in texts], shingle_size)
+    return shingle_hashes_of_words(tokenise_texts(texts), shingle_size)
 
 
-def shingle_hashes_of_tokens(
-    token_lists: Sequence[list[str]], shingle_size: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """`shingle_hashes` of already tokenised texts (so callers tokenise each text once)."""
+def shingle_hashes_of_words(word_lists: pa.ListArray, shingle_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """`shingle_hashes` of a `tokenise_texts` result (so callers tokenise each text once)."""
     if not 1 <= shingle_size <= MAX_SHINGLE_SIZE:
         raise ValueError(f"shingle_size must be between 1 and {MAX_SHINGLE_SIZE}, got {shingle_size}")
-    word_counts = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+    word_counts = (
+        pc.list_value_length(word_lists).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    )
     total_words = int(word_counts.sum())
     shingle_counts = np.where(word_counts > 0, np.maximum(word_counts - shingle_size + 1, 1), 0)
     offsets = np.concatenate(([0], np.cumsum(shingle_counts)))
     if total_words == 0:
         return np.zeros(0, dtype=np.uint32), offsets
 
-    # Arrow's dictionary encoding is the fastest way measured to number 10^6..10^7 words.
-    encoded = pa.array(
-        chain.from_iterable(token_lists), type=pa.string(), size=total_words
-    ).dictionary_encode()
+    # Each distinct word is hashed once: Arrow numbers the words, Python hashes the vocabulary.
+    encoded = pc.list_flatten(word_lists).dictionary_encode()
     vocabulary = encoded.dictionary.to_pylist()
     codes = encoded.indices.to_numpy()
     word_hashes = np.fromiter(
@@ -172,6 +188,8 @@ def unique_shingle_sets(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.nda
     """Per text, the sorted distinct shingle hashes, in the same (hashes, offsets) layout."""
     counts = np.diff(offsets)
     text_index = np.repeat(np.arange(len(counts), dtype=np.uint64), counts)
-    keyed = np.unique((text_index << np.uint64(32)) | hashes.astype(np.uint64))
+    keyed = np.sort((text_index << np.uint64(32)) | hashes.astype(np.uint64))
+    # Sort and drop repeats: several times faster than np.unique's hash table on uint64 here.
+    keyed = keyed[np.concatenate(([True], keyed[1:] != keyed[:-1]))]
     unique_offsets = np.searchsorted(keyed >> np.uint64(32), np.arange(len(counts) + 1), side="left")
     return (keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32), unique_offsets
