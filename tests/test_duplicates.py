@@ -32,11 +32,13 @@ from transforms.duplicates import (
     estimated_jaccard,
     exact_duplicate_pairs,
     exact_hash,
+    fingerprint_documents,
     merge_duplicate_pairs,
     minhash_signatures,
     normalise_text,
     normalise_texts,
     shingle_hashes,
+    text_keys,
     title_duplicate_pairs,
     tokenise,
     verify_pairs,
@@ -377,19 +379,28 @@ def test_incremental_band_join_only_touches_changed_pages(small_index_texts) -> 
 def test_store_replaces_rows_and_load_round_trips(small_index_texts) -> None:
     settings = DuplicateSettings()
     con = stored_index(small_index_texts, settings)
-    keys = ["p01/a.md", "p02/b.md"]
-    texts = ["a page rewritten from scratch with other words", small_index_texts["p02/b.md"]]
-    frame = pd.DataFrame({"doc_key": keys, "exact_hash": [exact_hash(t) for t in texts], "content_hash": "c"})
-    signatures = minhash_signatures(texts, settings)
-    duplicate_index.store_signatures(
-        con, frame.assign(signature=list(signatures), band_hashes=list(band_hashes(signatures, settings)))
+    documents = pd.DataFrame(
+        {
+            "doc_key": ["p01/a.md", "p02/b.md"],
+            "text": ["a page rewritten from scratch with other words", small_index_texts["p02/b.md"]],
+            "content_hash": ["c1", "c2"],
+            "title": ["What is a Cell?", None],
+            "question": ["", "Why?"],
+        }
     )
+    frame, signatures, bands = fingerprint_documents(documents, settings)
+    duplicate_index.store_signatures(con, frame.assign(signature=list(signatures), band_hashes=list(bands)))
     assert con.execute("SELECT count(*) FROM minhash_signatures").fetchall()[0][0] == len(small_index_texts)
     per_page = con.execute("SELECT count(*) FROM minhash_bands WHERE doc_key = 'p01/a.md'").fetchall()[0][0]
     assert per_page == settings.bands
-    loaded_keys, loaded = duplicate_index.load_signatures(con, [*keys, "missing.md"])
-    assert sorted(loaded_keys) == keys
+    loaded_keys, loaded = duplicate_index.load_signatures(con, [*documents["doc_key"], "missing.md"])
+    assert sorted(loaded_keys) == documents["doc_key"].tolist()
     np.testing.assert_array_equal(loaded[list(loaded_keys).index("p01/a.md")], signatures[0])
+    stored = duplicate_index.load_fingerprints(con).set_index("doc_key")
+    assert stored.loc["p01/a.md", "exact_hash"] == exact_hash(documents["text"][0])
+    assert stored.loc["p01/a.md", "title_key"] == text_keys(pd.Series(["what is a cell"]))[0]
+    assert pd.isna(stored.loc["p01/a.md", "question_key"]) and pd.isna(stored.loc["p02/b.md", "title_key"])
+    assert pd.isna(stored.loc["p00/a.md", "title_key"])
 
 
 def test_removing_a_page_removes_its_index_rows_pairs_and_cluster_rows(small_index_texts) -> None:

@@ -88,7 +88,7 @@ def fingerprint_documents(
     frame["exact_hash"] = exact_hashes(word_lists)
     for column in ("title", "question"):
         if column in documents:
-            frame[f"{column}_key"] = text_keys(documents[column]).to_numpy()
+            frame[f"{column}_key"] = text_keys(documents[column]).array
     signatures = signatures_from_shingles(
         *shingle_hashes_of_words(word_lists, settings.shingle_size), settings
     )

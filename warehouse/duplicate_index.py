@@ -75,12 +75,8 @@ def store_signatures(
             "doc_key": pa.array(doc_keys, type=pa.string()),
             "content_hash": pa.array(frame.get("content_hash", missing).to_numpy(), type=pa.string()),
             "exact_hash": pa.array(frame["exact_hash"].to_numpy(), type=pa.string()),
-            "title_key": pa.array(
-                frame.get("title_key", missing).astype(object).to_numpy(), type=pa.uint64()
-            ),
-            "question_key": pa.array(
-                frame.get("question_key", missing).astype(object).to_numpy(), type=pa.uint64()
-            ),
+            "title_key": pa.array(frame.get("title_key", missing), type=pa.uint64(), from_pandas=True),
+            "question_key": pa.array(frame.get("question_key", missing), type=pa.uint64(), from_pandas=True),
             "signature": _list_column(signatures.reshape(len(frame), -1).astype(np.uint32), pa.uint32()),
         }
     )
