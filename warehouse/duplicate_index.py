@@ -24,6 +24,7 @@ import pyarrow as pa
 # all of its members would be quadratic, and identical pages are found by exact_hash anyway.
 MAX_BUCKET_SIZE = 1000
 _registration_counter = itertools.count()
+_NEXT_PAIRS = "__duplicate_pairs_next"
 
 
 @contextmanager
@@ -198,13 +199,14 @@ def replace_pairs(
     run_id: int,
     touched_doc_keys: Sequence[str] | None,
 ) -> None:
-    """Rewrite duplicate_pairs after a run.
+    """Bring duplicate_pairs up to date after a run.
 
-    pairs: this run's findings (doc_key_a, doc_key_b, kind, similarity): exact and title pairs
-    over all pages, near pairs of the touched pages. Kept from before: near pairs with neither
-    page in touched_doc_keys (changed, added or deleted pages; None = first run, keep nothing).
-    One row per pair, exact before near before title; found_run is the first run that found
-    the pair, this run's id for new ones.
+    pairs: this run's findings (doc_key_a < doc_key_b, kind, similarity): exact and title pairs
+    over all pages, near pairs of the touched pages; repeats allowed (exact beats near beats
+    title, as in `merge_duplicate_pairs`). Kept from before: near pairs with neither page in
+    touched_doc_keys (changed, added or deleted pages; None = first run, keep nothing).
+    found_run is the first run that found the pair, this run's id for new ones. Only rows that
+    differ are deleted and inserted: a rerun rewrites its few changes, not every title pair.
     """
     touched = [] if touched_doc_keys is None else list(touched_doc_keys)
     keep_near = "kind = 'near'" if touched_doc_keys is not None else "FALSE"
@@ -213,33 +215,43 @@ def replace_pairs(
         preserve_index=False,
     )
     with _registered(con, new_pairs) as new, _registered(con, _keys_table(touched)) as keys:
-        merged = con.sql(
+        con.execute(
             f"""
-            WITH kept AS (
-                SELECT doc_key_a, doc_key_b, kind, similarity FROM duplicate_pairs
-                WHERE {keep_near}
-                  AND doc_key_a NOT IN (SELECT doc_key FROM {keys})
-                  AND doc_key_b NOT IN (SELECT doc_key FROM {keys})
+            CREATE OR REPLACE TEMP TABLE {_NEXT_PAIRS} AS
+            WITH findings AS (  -- priority 0..2 for findings, 9 for rows only lending found_run
+                SELECT doc_key_a, doc_key_b, kind, similarity, NULL::BIGINT AS found_run,
+                       CASE kind WHEN 'exact' THEN 0 WHEN 'near' THEN 1 ELSE 2 END AS priority
+                FROM {new}
+                UNION ALL
+                SELECT doc_key_a, doc_key_b, kind, similarity, found_run,
+                       CASE WHEN {keep_near}
+                             AND doc_key_a NOT IN (SELECT doc_key FROM {keys})
+                             AND doc_key_b NOT IN (SELECT doc_key FROM {keys}) THEN 1 ELSE 9 END
+                FROM duplicate_pairs
             ),
-            best AS (
-                SELECT * FROM (SELECT * FROM kept UNION ALL SELECT * FROM {new})
-                QUALIFY row_number() OVER (
-                    PARTITION BY doc_key_a, doc_key_b
-                    ORDER BY CASE kind WHEN 'exact' THEN 0 WHEN 'near' THEN 1 ELSE 2 END
-                ) = 1
-            ),
-            first_found AS (
-                SELECT doc_key_a, doc_key_b, min(found_run) AS found_run FROM duplicate_pairs GROUP BY ALL
+            best AS (  -- one hash aggregate instead of a window: exact beats near beats title
+                SELECT doc_key_a, doc_key_b,
+                       arg_min({{'kind': kind, 'similarity': similarity}}, priority) AS finding,
+                       min(found_run) AS found_run
+                FROM findings GROUP BY doc_key_a, doc_key_b HAVING min(priority) < 9
             )
-            SELECT b.doc_key_a, b.doc_key_b, b.kind, b.similarity,
-                   coalesce(f.found_run, $run_id)::BIGINT AS found_run
-            FROM best b LEFT JOIN first_found f USING (doc_key_a, doc_key_b)
+            SELECT doc_key_a, doc_key_b, finding.kind AS kind, finding.similarity AS similarity,
+                   coalesce(found_run, $run_id)::BIGINT AS found_run
+            FROM best
             """,
-            params={"run_id": run_id},
-        ).to_arrow_table()
-    con.execute("DELETE FROM duplicate_pairs")
-    with _registered(con, merged) as rows:
-        con.execute(f"INSERT INTO duplicate_pairs SELECT * FROM {rows}")
+            {"run_id": run_id},
+        )
+    same_row = """
+        n.doc_key_a = d.doc_key_a AND n.doc_key_b = d.doc_key_b AND n.kind = d.kind
+        AND n.similarity IS NOT DISTINCT FROM d.similarity AND n.found_run = d.found_run"""
+    con.execute(
+        f"DELETE FROM duplicate_pairs d WHERE NOT EXISTS (SELECT 1 FROM {_NEXT_PAIRS} n WHERE {same_row})"
+    )
+    con.execute(
+        f"INSERT INTO duplicate_pairs SELECT n.* FROM {_NEXT_PAIRS} n "
+        f"ANTI JOIN duplicate_pairs d ON {same_row}"
+    )
+    con.execute(f"DROP TABLE {_NEXT_PAIRS}")
 
 
 def load_pairs(con: duckdb.DuckDBPyConnection, kinds: Sequence[str] | None = None) -> pd.DataFrame:
