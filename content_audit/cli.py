@@ -1,0 +1,81 @@
+"""The `content-audit` command."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Audit markdown content at scale: readability, keywords, SEO metadata, duplicates.")
+console = Console(stderr=True)
+
+
+@app.callback()
+def _commands() -> None:
+    """Audit markdown content at scale: readability, keywords, SEO metadata, duplicates."""
+
+ContentOption = Annotated[Path | None, typer.Option("--content", help="Folder of markdown pages "
+                                                    "[default: the bundled example content].")]
+WarehouseOption = Annotated[Path | None, typer.Option("--warehouse", help="DuckDB file "
+                                                      "[default: content-audit.duckdb].")]
+OutOption = Annotated[Path | None, typer.Option("--out", help="Report folder [default: content-audit-report].")]
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML settings "
+                                                   "[default: ./content-audit.toml if present].")]
+
+
+@app.command()
+def run(
+    content: ContentOption = None,
+    warehouse: WarehouseOption = None,
+    out: OutOption = None,
+    config: ConfigOption = None,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Re-read and re-analyse every page.")] = False,
+    task_runner: Annotated[str | None, typer.Option(help="process (default), thread or dask.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes [default: one per core].")] = None,
+    dask_address: Annotated[str | None, typer.Option(help="tcp://host:port of a Dask scheduler.")] = None,
+) -> None:
+    """Run the whole pipeline once: ingest, analyse, publish."""
+    from content_audit.runner import run_pipeline
+    from warehouse.lock import WarehouseLocked
+
+    try:
+        summary = run_pipeline(content=content, warehouse=warehouse, out=out, config=config,
+                               full_refresh=full_refresh, task_runner=task_runner, workers=workers,
+                               dask_address=dask_address)
+    except WarehouseLocked as error:
+        console.print(f"[bold red]content-audit:[/] {error}")
+        raise typer.Exit(code=3) from None
+    except (FileNotFoundError, ValueError) as error:
+        console.print(f"[bold red]content-audit:[/] {error}")
+        raise typer.Exit(code=2) from None
+    _print_summary(summary)
+    if summary.get("status") != "completed":
+        raise typer.Exit(code=1)
+
+
+def _print_summary(summary: dict) -> None:
+    table = Table(title=f"Run {summary.get('run_id')}: {summary.get('status')}", show_header=False)
+    for key in ("files_seen", "docs_new", "docs_changed", "docs_unchanged", "docs_deleted",
+                "files_quarantined"):
+        table.add_row(key.replace("_", " "), f"{summary.get(key, 0):,}")
+    table.add_row("report", str(summary.get("report", "")))
+    Console().print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    logging.captureWarnings(True)
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

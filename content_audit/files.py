@@ -1,0 +1,141 @@
+"""The content folder: find the markdown files in it and read them, safely.
+
+This is the only module that reads content. It never follows symbolic links (a link may
+point outside the folder or into a loop), never reads more than the size limit, and
+reports every file it passes over, so that counts always reconcile.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from transforms.front_matter import DocumentError
+from transforms.ingest import RawFile
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    doc_key: str
+    file_size: int
+    file_mtime_ns: int
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    error_kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Scan:
+    files: list[FileEntry]
+    skipped: list[SkippedFile]
+
+
+def scan_content(root: Path, patterns: Sequence[str], max_file_bytes: int) -> Scan:
+    """Every file under `root` whose name matches `patterns`, as keys relative to root."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"content folder {root} does not exist or is not a folder")
+    files: list[FileEntry] = []
+    skipped: list[SkippedFile] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as error:
+            skipped.append(SkippedFile(_key(root, folder), "unreadable", f"folder cannot be listed: {error.strerror}"))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            matches = any(fnmatch.fnmatchcase(entry.name.lower(), p) for p in patterns)
+            key = _key(root, Path(entry.path))
+            if entry.is_symlink():
+                if matches:
+                    skipped.append(SkippedFile(key, "symlink", _symlink_reason(root, Path(entry.path))))
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError as error:
+                skipped.append(SkippedFile(key, "unreadable", f"cannot stat file: {error.strerror}"))
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                stack.append(Path(entry.path))
+                if matches:
+                    skipped.append(SkippedFile(key, "not_a_file",
+                                               "a folder is named like a page; its files are scanned as pages"))
+                continue
+            if not matches:
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                skipped.append(SkippedFile(key, "not_a_file", "not a regular file (device, pipe or socket)"))
+            elif not _storable(key):
+                skipped.append(SkippedFile(key.encode("utf-8", "backslashreplace").decode(), "bad_file_name",
+                                           "file name is not valid UTF-8; rename the file"))
+            elif info.st_size > max_file_bytes:
+                skipped.append(SkippedFile(key, "too_large", f"file is {info.st_size:,} bytes; the limit is "
+                                                             f"{max_file_bytes:,} (ingest.max_file_bytes)"))
+            else:
+                files.append(FileEntry(key, info.st_size, info.st_mtime_ns))
+    files.sort(key=lambda f: f.doc_key)
+    skipped.sort(key=lambda s: s.path)
+    return Scan(files, skipped)
+
+
+def read_files(root: Path, entries: Iterable[FileEntry], max_file_bytes: int) -> list[RawFile]:
+    """The bytes of each file; a file that cannot be read carries its error instead."""
+    raw: list[RawFile] = []
+    for entry in entries:
+        path = Path(root) / entry.doc_key
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+            try:
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode):
+                    raise DocumentError("not_a_file", "not a regular file")
+                if info.st_size > max_file_bytes:
+                    raise DocumentError("too_large", f"file is {info.st_size:,} bytes; the limit is "
+                                                     f"{max_file_bytes:,} (ingest.max_file_bytes)")
+                with os.fdopen(fd, "rb", closefd=False) as handle:
+                    data = handle.read(max_file_bytes + 1)
+                size, mtime = info.st_size, info.st_mtime_ns
+            finally:
+                os.close(fd)
+            raw.append(RawFile(entry.doc_key, data, size, mtime))
+        except DocumentError as error:
+            raw.append(RawFile(entry.doc_key, None, entry.file_size, entry.file_mtime_ns, error))
+        except OSError as error:
+            kind = "symlink" if error.errno == 40 else ("vanished" if error.errno == 2 else "unreadable")
+            raw.append(RawFile(entry.doc_key, None, entry.file_size, entry.file_mtime_ns,
+                               DocumentError(kind, f"cannot read file: {error.strerror}")))
+    return raw
+
+
+def _key(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _storable(key: str) -> bool:
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _symlink_reason(root: Path, path: Path) -> str:
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "symbolic link is broken or loops; links are never followed"
+    inside = target.is_relative_to(root.resolve())
+    where = "inside" if inside else "outside"
+    return f"symbolic link to a file {where} the content folder; links are never followed"

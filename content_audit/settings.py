@@ -1,0 +1,160 @@
+"""One settings object for a run: defaults, then a TOML file, then the command line.
+
+Every path, threshold and field mapping the pipeline uses comes from here. Each part's
+tunables are the frozen dataclass its transform module defines, so a default is written
+once, next to the code that uses it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from transforms.analysis import AnalysisSettings
+from transforms.duplicates import DuplicateSettings
+from transforms.fields import FieldMapping, mapping_from_config
+from transforms.keywords import KeywordSettings
+from transforms.readability import ReadabilitySettings
+from transforms.seo import SeoThresholds
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+EXAMPLE_CONTENT = PACKAGE_DIR / "example_content"
+DEFAULT_CONFIG_NAME = "content-audit.toml"
+TASK_RUNNERS = ("process", "thread", "dask")
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """How files are found and read.
+
+    max_file_bytes: larger files are quarantined unread (5 MB: a real page is ~10 KB).
+    batch_size: files per batch task; a task run costs 10-30 ms in Prefect, so batches are
+    hundreds of files. The batch count also bounds memory: results stream into DuckDB.
+    """
+
+    profile: str = "quicktakes"
+    patterns: tuple[str, ...] = ("*.md", "*.markdown")
+    max_file_bytes: int = 5_000_000
+    batch_size: int = 2_000
+    min_batch_size: int = 200
+    trust_file_stat: bool = True  # same size and mtime as stored: unchanged, not re-read
+    mapping_overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def mapping(self) -> FieldMapping:
+        return mapping_from_config(self.profile, self.mapping_overrides)
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """Where CPU-heavy batches run: 'process' (default, all cores), 'thread' or 'dask'."""
+
+    task_runner: str = "process"
+    workers: int = 0  # 0: one per core
+    dask_address: str | None = None
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or max(1, os.cpu_count() or 1)
+
+    @property
+    def in_flight(self) -> int:
+        """Batches submitted ahead of the one being loaded: keeps every worker busy while
+        bounding the memory of finished results."""
+        return self.worker_count + 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    content_dir: Path = EXAMPLE_CONTENT
+    warehouse: Path = Path("content-audit.duckdb")
+    out_dir: Path = Path("content-audit-report")
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    runner: RunnerSettings = field(default_factory=RunnerSettings)
+    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """Raw TOML table for a part whose dataclass lives in its own transform module."""
+        return self.sections.get(name, {})
+
+
+def build_dataclass(cls: type, values: Mapping[str, Any], where: str) -> Any:
+    """A dataclass from a TOML table, with a clear error for unknown keys."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"[{where}] has unknown keys {sorted(unknown)}; known: {', '.join(sorted(names))}")
+    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return cls(**converted)
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Defaults < TOML (`config`, or ./content-audit.toml if present) < keyword overrides.
+
+    Overrides with value None are ignored, so CLI options that were not given keep the
+    TOML value. Paths in the TOML file are relative to the file's folder.
+    """
+    data: dict[str, Any] = {}
+    base = Path.cwd()
+    if config is None and Path(DEFAULT_CONFIG_NAME).is_file():
+        config = Path(DEFAULT_CONFIG_NAME)
+    if config is not None:
+        config = Path(config)
+        if not config.is_file():
+            raise FileNotFoundError(f"config file {config} not found")
+        with config.open("rb") as handle:
+            data = tomllib.load(handle)
+        base = config.resolve().parent
+    paths = data.pop("paths", {})
+    ingest = dict(data.pop("ingest", {}))
+    ingest_fields = {k: ingest.pop(k) for k in ("fields", "required", "require_front_matter", "decode_escapes")
+                     if k in ingest}
+    ingest["mapping_overrides"] = ingest_fields
+    runner = dict(data.pop("runner", {}))
+    for key in ("task_runner", "workers", "dask_address"):
+        if overrides.get(key) is not None:
+            runner[key] = overrides[key]
+    if overrides.get("profile") is not None:
+        ingest["profile"] = overrides["profile"]
+    settings = Settings(
+        content_dir=_path(overrides.get("content_dir"), paths.get("content"), base, EXAMPLE_CONTENT),
+        warehouse=_path(overrides.get("warehouse"), paths.get("warehouse"), base, Settings.warehouse),
+        out_dir=_path(overrides.get("out_dir"), paths.get("out"), base, Settings.out_dir),
+        ingest=build_dataclass(IngestSettings, ingest, "ingest"),
+        runner=build_dataclass(RunnerSettings, runner, "runner"),
+        sections=data,
+    )
+    if settings.runner.task_runner not in TASK_RUNNERS:
+        raise ValueError(f"runner.task_runner must be one of {TASK_RUNNERS}, not {settings.runner.task_runner!r}")
+    settings.ingest.mapping  # noqa: B018 - validate the field mapping now, not mid-run
+    return settings
+
+
+def _path(cli: Any, toml: Any, base: Path, default: Path) -> Path:
+    if cli is not None:
+        return Path(cli)
+    if toml is not None:
+        return (base / toml) if not Path(toml).is_absolute() else Path(toml)
+    return default
+
+
+def analysis_settings(settings: Settings) -> AnalysisSettings:
+    """The per-page analysis tunables from the TOML tables [readability], [keywords],
+    [seo] (with [seo.subjects.<subject_key>] overrides) and [duplicates] (`preset` plus
+    overrides)."""
+    seo = dict(settings.section("seo"))
+    by_subject = seo.pop("subjects", {})
+    duplicates = dict(settings.section("duplicates"))
+    preset = DuplicateSettings.preset(duplicates.pop("preset", "default"))
+    return AnalysisSettings(
+        readability=build_dataclass(ReadabilitySettings, settings.section("readability"), "readability"),
+        keywords=build_dataclass(KeywordSettings, settings.section("keywords"), "keywords"),
+        seo=build_dataclass(SeoThresholds, seo, "seo"),
+        seo_by_subject=by_subject,
+        duplicates=dataclasses.replace(preset, **duplicates) if duplicates else preset,
+    )

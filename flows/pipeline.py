@@ -1,0 +1,85 @@
+"""The content-audit flow: ingest, analyse, publish. Wiring only: every decision lives in
+transforms/ (pure) or warehouse/ (SQL); tasks run the CPU-heavy batches in workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+from prefect.task_runners import ProcessPoolTaskRunner
+
+from content_audit.files import scan_content
+from content_audit.settings import Settings, analysis_settings, load_settings
+from flows.publish import publish
+from flows.site import analyse_site
+from flows.streaming import stream_results
+from flows.tasks import analyse_batch, parse_batch
+from transforms.changes import batch_size_for, plan_ingest, split_batches
+from transforms.ingest import IngestBatch
+from warehouse import documents as documents_table
+from warehouse.loads import forget_documents, load_ingest_batch, load_page_analysis
+from warehouse.session import RunSession, open_run
+from warehouse.state import analysis_fingerprint_changed, store_analysis_fingerprint
+
+ANALYSIS_COLUMNS = ["doc_key", "subject_key", "title", "seo_title", "meta_description", "keywords", "question",
+                    "body_markdown", "body_text", "url", "file_name", "content_hash"]
+
+
+@flow(name="content-audit", task_runner=ProcessPoolTaskRunner(), log_prints=False)
+def content_audit(content: str | None = None, warehouse: str | None = None, out: str | None = None,
+                  config: str | None = None, full_refresh: bool = False) -> dict[str, Any]:
+    """Audit a folder of markdown pages into a DuckDB warehouse and publish reports."""
+    settings = load_settings(Path(config) if config else None, content_dir=content, warehouse=warehouse,
+                             out_dir=out)
+    with open_run(settings.warehouse, str(settings.content_dir), str(flow_run.get_id() or "")) as run:
+        get_run_logger().info("Run %s: %s -> %s", run.run_id, settings.content_dir, settings.warehouse)
+        ingest(run, settings, full_refresh)
+        analyse(run, settings, full_refresh)
+        publish(run, settings)
+    return run.summary
+
+
+def ingest(run: RunSession, settings: Settings, full_refresh: bool) -> None:
+    logger = get_run_logger()
+    scan = scan_content(settings.content_dir, settings.ingest.patterns, settings.ingest.max_file_bytes)
+    files = pd.DataFrame([vars(f) for f in scan.files], columns=["doc_key", "file_size", "file_mtime_ns"])
+    stored = documents_table.file_states(run.con)
+    to_read, unchanged = plan_ingest(files, stored, settings.ingest.trust_file_stat and not full_refresh)
+    skipped = pd.DataFrame([vars(s) for s in scan.skipped], columns=["path", "error_kind", "message"])
+    load_ingest_batch(run.con, run.run_id, 0, IngestBatch.of_unread(unchanged, skipped))
+    size = batch_size_for(len(to_read), settings.runner.worker_count, settings.ingest.batch_size,
+                          settings.ingest.min_batch_size)
+    batches = split_batches(to_read, size)
+    logger.info("Ingest: %d files found, %d unchanged by size and date, %d to read in %d batches",
+                len(files) + len(skipped), len(unchanged), len(to_read), len(batches))
+    mapping = settings.ingest.mapping
+    arguments = ((n, settings.content_dir, b, mapping, settings.ingest.max_file_bytes)
+                 for n, b in enumerate(batches, start=1))
+    for n, batch in enumerate(stream_results(parse_batch.submit, arguments, settings.runner.in_flight), 1):
+        counts = load_ingest_batch(run.con, run.run_id, n, batch)
+        logger.info("Ingest batch %d/%d: %s", n, len(batches), counts)
+    present = [*files["doc_key"], *skipped["path"]]
+    gone = documents_table.mark_deleted(run.con, run.run_id, present)
+    forget_documents(run.con, gone)
+    logger.info("Ingest: %d documents deleted since the last run", len(gone))
+
+
+def analyse(run: RunSession, settings: Settings, full_refresh: bool) -> None:
+    logger = get_run_logger()
+    page_settings = analysis_settings(settings)
+    everything = full_refresh or analysis_fingerprint_changed(run.con, page_settings)
+    stale = documents_table.stale_documents(run.con, "readability", everything=everything)
+    size = batch_size_for(len(stale), settings.runner.worker_count, settings.ingest.batch_size,
+                          settings.ingest.min_batch_size)
+    key_batches = [stale[i:i + size] for i in range(0, len(stale), size)]
+    logger.info("Analyse: %d new or changed documents in %d batches", len(stale), len(key_batches))
+    frames = (documents_table.documents_frame(run.con, keys, ANALYSIS_COLUMNS) for keys in key_batches)
+    arguments = ((n, frame, page_settings) for n, frame in enumerate(frames, start=1))
+    for n, result in enumerate(stream_results(analyse_batch.submit, arguments, settings.runner.in_flight), 1):
+        load_page_analysis(run.con, run.run_id, result)
+        logger.info("Analyse batch %d/%d loaded", n, len(key_batches))
+    store_analysis_fingerprint(run.con, page_settings)
+    analyse_site(run, page_settings, changed=None if everything else stale)

@@ -1,0 +1,31 @@
+"""Submit batch tasks with a bounded number in flight and hand each result on in order.
+
+Bounded so that memory stays flat however large the site: at most `in_flight` batch
+results exist at once.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from prefect.utilities.annotations import quote
+
+
+def stream_results(submit: Callable[..., Any], argument_sets: Iterable[tuple], in_flight: int) -> Iterator[Any]:
+    """Yield the results of submit(*args) for each args, keeping `in_flight` submitted ahead.
+
+    Arguments are wrapped in `quote` so Prefect does not walk big frames looking for futures.
+    """
+    pending: deque = deque()
+    for args in argument_sets:
+        pending.append(submit(*(_quoted(a) for a in args)))
+        if len(pending) >= in_flight:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _quoted(value: Any) -> Any:
+    return quote(value) if hasattr(value, "__len__") and not isinstance(value, str) else value

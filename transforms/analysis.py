@@ -1,0 +1,56 @@
+"""Everything computed from one document alone, for a batch of new or changed documents.
+
+Pure composition of the per-page transforms, so that one worker call does all the
+CPU-heavy work of a batch and returns frames ready to load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import pandas as pd
+
+from transforms.duplicates import DuplicateSettings, fingerprint_documents
+from transforms.keywords import KeywordSettings, keyword_coverage, page_keyword_summary
+from transforms.readability import ReadabilitySettings, score_readability
+from transforms.seo import SeoThresholds, page_seo_findings, resolve_thresholds
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    readability: ReadabilitySettings = field(default_factory=ReadabilitySettings)
+    keywords: KeywordSettings = field(default_factory=KeywordSettings)
+    seo: SeoThresholds = field(default_factory=SeoThresholds)
+    seo_by_subject: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    duplicates: DuplicateSettings = field(default_factory=DuplicateSettings)
+
+
+@dataclass
+class PageAnalysis:
+    """Frames of one analysed batch, named after the tables they load into."""
+
+    readability: pd.DataFrame
+    keyword_coverage: pd.DataFrame
+    page_keywords: pd.DataFrame
+    seo_findings: pd.DataFrame
+    fingerprints: pd.DataFrame
+    signatures: Any  # numpy (n, num_perm) uint32, row i = fingerprints row i
+    bands: Any  # numpy (n, bands) uint64
+
+
+def analyse_documents(documents: pd.DataFrame, settings: AnalysisSettings) -> PageAnalysis:
+    """Readability, keyword coverage, page SEO findings and duplicate fingerprints."""
+    readability = score_readability(documents[["doc_key", "body_text"]], settings.readability)
+    readability["content_hash"] = documents["content_hash"].to_numpy()  # what the scores were computed from
+    with_counts = documents.assign(word_count=readability["word_count"].to_numpy())
+    coverage = keyword_coverage(with_counts, settings.keywords)
+    summary = page_keyword_summary(with_counts, coverage, settings.keywords)
+    thresholds_for = partial(resolve_thresholds, settings.seo, settings.seo_by_subject)
+    findings = page_seo_findings(with_counts, thresholds_for, summary).assign(scope="page")
+    fingerprints, signatures, bands = fingerprint_documents(
+        documents.assign(text=documents["body_text"]), settings.duplicates
+    )
+    return PageAnalysis(readability, coverage, summary, findings, fingerprints, signatures, bands)

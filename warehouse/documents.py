@@ -1,0 +1,154 @@
+"""The `documents` table: incremental upserts keyed by doc_key, deletions kept as history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+DOCUMENT_SCHEMA = pa.schema([
+    ("doc_key", pa.string()), ("source_id", pa.string()), ("subject", pa.string()),
+    ("subject_key", pa.string()), ("title", pa.string()), ("seo_title", pa.string()),
+    ("meta_description", pa.string()), ("keywords", pa.list_(pa.string())), ("question", pa.string()),
+    ("body_markdown", pa.string()), ("body_text", pa.string()), ("url", pa.string()),
+    ("file_name", pa.string()), ("published_date", pa.date32()), ("author", pa.string()),
+    ("content_hash", pa.string()), ("file_size", pa.int64()), ("file_mtime_ns", pa.int64()),
+])
+_UPDATABLE = [f.name for f in DOCUMENT_SCHEMA if f.name != "doc_key"]
+
+
+def file_states(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """What the warehouse knows of each live file: hash, size and mtime, for change detection."""
+    return con.execute(
+        "SELECT doc_key, content_hash, file_size, file_mtime_ns FROM documents WHERE deleted_run IS NULL"
+    ).df()
+
+
+def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.DataFrame) -> dict[str, int]:
+    """New documents inserted, changed ones updated in place; returns the counts of each.
+
+    A document whose file had been deleted and came back counts as new again.
+    """
+    if documents.empty:
+        return {"docs_new": 0, "docs_changed": 0}
+    table = pa.Table.from_pandas(documents[DOCUMENT_SCHEMA.names], schema=DOCUMENT_SCHEMA, preserve_index=False)
+    con.register("incoming", table)
+    try:
+        new, changed = con.execute(
+            """
+            SELECT count(*) FILTER (WHERE d.doc_key IS NULL OR d.deleted_run IS NOT NULL),
+                   count(*) FILTER (WHERE d.deleted_run IS NULL AND d.content_hash <> i.content_hash)
+            FROM incoming i LEFT JOIN documents d USING (doc_key)
+            """
+        ).fetchone()
+        assignments = ", ".join(f"{c} = i.{c}" for c in _UPDATABLE)
+        con.execute(
+            f"""
+            UPDATE documents SET {assignments}, last_changed_run = ?,
+                   deleted_run = NULL,
+                   first_seen_run = CASE WHEN documents.deleted_run IS NULL THEN first_seen_run ELSE ? END
+            FROM incoming i
+            WHERE documents.doc_key = i.doc_key
+              AND (documents.content_hash <> i.content_hash OR documents.deleted_run IS NOT NULL)
+            """,
+            [run_id, run_id],
+        )
+        names = ", ".join(DOCUMENT_SCHEMA.names)
+        con.execute(
+            f"""
+            INSERT INTO documents ({names}, first_seen_run, last_changed_run)
+            SELECT {", ".join("i." + c for c in DOCUMENT_SCHEMA.names)}, ?, ?
+            FROM incoming i ANTI JOIN documents d USING (doc_key)
+            """,
+            [run_id, run_id],
+        )
+    finally:
+        con.unregister("incoming")
+    return {"docs_new": int(new), "docs_changed": int(changed)}
+
+
+def touch_unchanged(con: duckdb.DuckDBPyConnection, unchanged: pd.DataFrame) -> None:
+    """Files re-read because their size or mtime moved, with the same bytes: store the new stat."""
+    if unchanged.empty:
+        return
+    con.register("touched", unchanged[["doc_key", "file_size", "file_mtime_ns"]])
+    try:
+        con.execute(
+            "UPDATE documents SET file_size = t.file_size, file_mtime_ns = t.file_mtime_ns "
+            "FROM touched t WHERE documents.doc_key = t.doc_key"
+        )
+    finally:
+        con.unregister("touched")
+
+
+def record_errors(con: duckdb.DuckDBPyConnection, run_id: int, errors: pd.DataFrame) -> None:
+    """Quarantine rows; a file that had a good version keeps it and says so."""
+    if errors.empty:
+        return
+    con.register("bad", errors[["path", "error_kind", "message", "content_hash"]])
+    try:
+        con.execute(
+            """
+            INSERT INTO ingest_errors (run_id, path, error_kind, message, content_hash, kept_previous_version)
+            SELECT ?, b.path, b.error_kind, b.message, b.content_hash,
+                   EXISTS (SELECT 1 FROM documents d WHERE d.doc_key = b.path AND d.deleted_run IS NULL)
+            FROM bad b
+            """,
+            [run_id],
+        )
+    finally:
+        con.unregister("bad")
+
+
+def mark_deleted(con: duckdb.DuckDBPyConnection, run_id: int, present: Sequence[str]) -> list[str]:
+    """Live documents whose file is no longer in the folder get deleted_run; returns their keys."""
+    con.register("present", pd.DataFrame({"doc_key": list(present)}, dtype="string"))
+    try:
+        gone = [r[0] for r in con.execute(
+            "SELECT doc_key FROM documents WHERE deleted_run IS NULL "
+            "AND doc_key NOT IN (SELECT doc_key FROM present)"
+        ).fetchall()]
+        con.execute(
+            "UPDATE documents SET deleted_run = ? WHERE deleted_run IS NULL "
+            "AND doc_key NOT IN (SELECT doc_key FROM present)",
+            [run_id],
+        )
+    finally:
+        con.unregister("present")
+    return gone
+
+
+def stale_documents(con: duckdb.DuckDBPyConnection, table: str, everything: bool = False) -> list[str]:
+    """Live documents whose row in `table` is missing or was computed from other content
+    (all live documents when `everything`)."""
+    return [r[0] for r in con.execute(
+        f"""
+        SELECT d.doc_key FROM documents d
+        LEFT JOIN (SELECT DISTINCT doc_key, content_hash AS h FROM {table}) t ON t.doc_key = d.doc_key
+        WHERE d.deleted_run IS NULL AND (t.h IS NULL OR t.h <> d.content_hash OR ?)
+        ORDER BY d.doc_key
+        """,
+        [everything],
+    ).fetchall()]
+
+
+def documents_frame(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str] | None = None,
+                    columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Live documents (all, or these keys) as a frame."""
+    cols = ", ".join(columns) if columns else "*"
+    if doc_keys is None:
+        return con.execute(f"SELECT {cols} FROM documents WHERE deleted_run IS NULL ORDER BY doc_key").df()
+    con.register("wanted", pd.DataFrame({"doc_key": list(doc_keys)}, dtype="string"))
+    try:
+        return con.execute(
+            f"SELECT {cols} FROM documents WHERE deleted_run IS NULL "
+            "AND doc_key IN (SELECT doc_key FROM wanted) ORDER BY doc_key"
+        ).df()
+    finally:
+        con.unregister("wanted")
+
+
+def deleted_in_run(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:
+    return [r[0] for r in con.execute("SELECT doc_key FROM documents WHERE deleted_run = ?", [run_id]).fetchall()]

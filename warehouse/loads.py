@@ -1,0 +1,59 @@
+"""Loading one batch's results: each call is one transaction, so a batch lands whole or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import pandas as pd
+
+from transforms.analysis import PageAnalysis
+from transforms.ingest import IngestBatch
+from warehouse import duplicate_index
+from warehouse.documents import record_errors, touch_unchanged, upsert_documents
+from warehouse.runs import record_batch
+from warehouse.store import delete_documents, insert_frame, replace_rows, transaction
+
+PAGE_ANALYSIS_TABLES = ("readability", "keyword_coverage", "page_keywords")
+
+
+def load_ingest_batch(con: duckdb.DuckDBPyConnection, run_id: int, batch_no: int, batch: IngestBatch) -> dict:
+    with transaction(con):
+        counts = upsert_documents(con, run_id, batch.documents)
+        touch_unchanged(con, batch.unchanged)
+        record_errors(con, run_id, batch.errors)
+        counts.update(files_seen=batch.files_seen, docs_unchanged=len(batch.unchanged),
+                      files_quarantined=len(batch.errors))
+        record_batch(con, run_id, batch_no, counts)
+    return counts
+
+
+def load_page_analysis(con: duckdb.DuckDBPyConnection, run_id: int, analysis: PageAnalysis) -> None:
+    """Replace every per-page analysis row of the analysed documents."""
+    keys = analysis.readability["doc_key"].tolist()
+    with transaction(con):
+        replace_rows(con, "readability", analysis.readability, keys, {"scored_run": run_id})
+        replace_rows(con, "keyword_coverage", analysis.keyword_coverage, keys)
+        replace_rows(con, "page_keywords", analysis.page_keywords, keys)
+        con.execute("DELETE FROM seo_findings WHERE scope = 'page' AND doc_key IN (SELECT unnest(?))", [keys])
+        insert_frame(con, "seo_findings", analysis.seo_findings)
+        duplicate_index.store_signatures(con, analysis.fingerprints, analysis.signatures, analysis.bands)
+
+
+def forget_documents(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) -> None:
+    """Deleted pages leave every analysis table (their documents row stays, marked deleted)."""
+    if not doc_keys:
+        return
+    with transaction(con):
+        for table in (*PAGE_ANALYSIS_TABLES, "seo_findings"):
+            delete_documents(con, table, doc_keys)
+        duplicate_index.remove_documents(con, doc_keys)
+
+
+def replace_site_findings(con: duckdb.DuckDBPyConnection, findings: pd.DataFrame,
+                          cannibalisation: pd.DataFrame) -> None:
+    with transaction(con):
+        con.execute("DELETE FROM seo_findings WHERE scope = 'site'")
+        insert_frame(con, "seo_findings", findings.assign(scope="site"))
+        con.execute("DELETE FROM keyword_cannibalisation")
+        insert_frame(con, "keyword_cannibalisation", cannibalisation)

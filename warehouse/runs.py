@@ -1,0 +1,83 @@
+"""The `runs` table: one row per pipeline run, with counts that reconcile."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import duckdb
+import pandas as pd
+
+from warehouse.store import transaction
+
+
+def abandon_stale_runs(con: duckdb.DuckDBPyConnection) -> int:
+    """Runs still 'running' while we hold the lock died without finishing (SIGKILL, power)."""
+    with transaction(con):
+        stale = con.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()[0]
+        con.execute(
+            "UPDATE runs SET status = 'abandoned', finished_at = now(), "
+            "message = 'process ended before the run finished; the next run took over' "
+            "WHERE status = 'running'"
+        )
+    return int(stale)
+
+
+def start_run(con: duckdb.DuckDBPyConnection, content_dir: str, prefect_flow_run_id: str | None) -> int:
+    with transaction(con):
+        run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()[0]
+        con.execute(
+            "INSERT INTO runs (run_id, started_at, status, content_dir, pid, hostname, prefect_flow_run_id) "
+            "VALUES (?, now(), 'running', ?, ?, ?, ?)",
+            [run_id, content_dir, os.getpid(), socket.gethostname(), prefect_flow_run_id],
+        )
+    return int(run_id)
+
+
+def record_batch(con: duckdb.DuckDBPyConnection, run_id: int, batch_no: int, counts: dict[str, int]) -> None:
+    """Counts of one ingest batch; called inside the batch's own transaction."""
+    con.execute(
+        "INSERT INTO run_batches VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+        [run_id, batch_no, counts["files_seen"], counts["docs_new"], counts["docs_changed"],
+         counts["docs_unchanged"], counts["files_quarantined"]],
+    )
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: int, status: str, message: str | None = None) -> None:
+    """Close the run, summing its batches' counts."""
+    with transaction(con):
+        con.execute(
+            """
+            UPDATE runs SET
+                finished_at = now(), status = ?, message = ?,
+                files_seen = totals.files_seen, docs_new = totals.docs_new,
+                docs_changed = totals.docs_changed, docs_unchanged = totals.docs_unchanged,
+                files_quarantined = totals.files_quarantined,
+                docs_deleted = (SELECT count(*) FROM documents WHERE deleted_run = ?)
+            FROM (
+                SELECT coalesce(sum(files_seen), 0) AS files_seen, coalesce(sum(docs_new), 0) AS docs_new,
+                       coalesce(sum(docs_changed), 0) AS docs_changed,
+                       coalesce(sum(docs_unchanged), 0) AS docs_unchanged,
+                       coalesce(sum(files_quarantined), 0) AS files_quarantined
+                FROM run_batches WHERE run_id = ?
+            ) AS totals
+            WHERE runs.run_id = ?
+            """,
+            [status, message, run_id, run_id, run_id],
+        )
+
+
+def run_summary(con: duckdb.DuckDBPyConnection, run_id: int) -> dict:
+    frame = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).df()
+    return frame.iloc[0].to_dict() if not frame.empty else {}
+
+
+def previous_completed_run(con: duckdb.DuckDBPyConnection, run_id: int) -> int | None:
+    row = con.execute(
+        "SELECT max(run_id) FROM runs WHERE status = 'completed' AND run_id < ?", [run_id]
+    ).fetchone()
+    return None if row[0] is None else int(row[0])
+
+
+def runs_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute("SELECT * FROM runs ORDER BY run_id").df()
