@@ -5,8 +5,8 @@ pre-mixed with MurmurHash3's 32-bit finaliser, then permutation i maps it to a_i
 mod 2^32 (a_i odd, so a bijection), with (a, b) drawn from `np.random.RandomState(seed)`
 exactly as datasketch draws them. Given the same shingle hashes, a signature here equals
 datasketch's `MinHash(num_perm, seed, hashfunc=...)` value for value (tested); the speed comes
-from doing it for every shingle of a batch of documents in one numpy expression and taking
-the per-document minimum with `np.minimum.reduceat`, instead of one Python object per page.
+from hashing shingles for a whole batch in numpy (no Python object per shingle) and one small
+cache-resident numpy block per document for the permutations and the minimum.
 
 Signatures are uint32 (datasketch's affine32 width): 512 bytes per page at 128 permutations.
 """
@@ -41,7 +41,7 @@ class DuplicateSettings:
         presets for the chosen values and their probabilities.
     seed: seed of the permutations (datasketch's default is 1).
     estimate_margin: candidates whose estimated Jaccard is below threshold - margin are
-        dropped before the exact check; 0.15 is over four standard errors at 128 permutations.
+        dropped before the exact check; 0.15 is about four standard errors at 128 permutations.
     group_pair_limit: an exact or title group larger than this is stored as a star (every
         member paired with the group's first key) rather than all m(m-1)/2 pairs; clusters
         are the same either way, and 1,000 identical stub pages stay 999 rows, not 499,500.
@@ -239,6 +239,7 @@ def pair_similarity(
     out["similarity"] = out["estimated_similarity"]
     out["exact_similarity"] = False
     if texts is not None and len(out):
+        texts = texts.dropna()
         with_text = (
             out["doc_key_a"].isin(texts.index).to_numpy() & out["doc_key_b"].isin(texts.index).to_numpy()
         )
