@@ -15,8 +15,11 @@ from rich.table import Table
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Audit markdown content at scale: readability, keywords, SEO metadata, duplicates.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Audit markdown content at scale: readability, keywords, SEO metadata, duplicates.",
+)
 console = Console(stderr=True)
 
 
@@ -24,13 +27,20 @@ console = Console(stderr=True)
 def _commands() -> None:
     """Audit markdown content at scale: readability, keywords, SEO metadata, duplicates."""
 
-ContentOption = Annotated[Path | None, typer.Option("--content", help="Folder of markdown pages "
-                                                    "[default: the bundled example content].")]
-WarehouseOption = Annotated[Path | None, typer.Option("--warehouse", help="DuckDB file "
-                                                      "[default: content-audit.duckdb].")]
-OutOption = Annotated[Path | None, typer.Option("--out", help="Report folder [default: content-audit-report].")]
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML settings "
-                                                   "[default: ./content-audit.toml if present].")]
+
+ContentOption = Annotated[
+    Path | None,
+    typer.Option("--content", help="Folder of markdown pages [default: the bundled example content]."),
+]
+WarehouseOption = Annotated[
+    Path | None, typer.Option("--warehouse", help="DuckDB file [default: content-audit.duckdb].")
+]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Report folder [default: content-audit-report].")
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings [default: ./content-audit.toml if present].")
+]
 
 
 @app.command()
@@ -39,7 +49,9 @@ def run(
     warehouse: WarehouseOption = None,
     out: OutOption = None,
     config: ConfigOption = None,
-    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Re-read and re-analyse every page.")] = False,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Re-read and re-analyse every page.")
+    ] = False,
     task_runner: Annotated[str | None, typer.Option(help="process (default), thread or dask.")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes [default: one per core].")] = None,
     dask_address: Annotated[str | None, typer.Option(help="tcp://host:port of a Dask scheduler.")] = None,
@@ -49,9 +61,16 @@ def run(
     from warehouse.lock import WarehouseLocked
 
     try:
-        summary = run_pipeline(content=content, warehouse=warehouse, out=out, config=config,
-                               full_refresh=full_refresh, task_runner=task_runner, workers=workers,
-                               dask_address=dask_address)
+        summary = run_pipeline(
+            content=content,
+            warehouse=warehouse,
+            out=out,
+            config=config,
+            full_refresh=full_refresh,
+            task_runner=task_runner,
+            workers=workers,
+            dask_address=dask_address,
+        )
     except WarehouseLocked as error:
         console.print(f"[bold red]content-audit:[/] {error}")
         raise typer.Exit(code=3) from None
@@ -65,8 +84,14 @@ def run(
 
 def _print_summary(summary: dict) -> None:
     table = Table(title=f"Run {summary.get('run_id')}: {summary.get('status')}", show_header=False)
-    for key in ("files_seen", "docs_new", "docs_changed", "docs_unchanged", "docs_deleted",
-                "files_quarantined"):
+    for key in (
+        "files_seen",
+        "docs_new",
+        "docs_changed",
+        "docs_unchanged",
+        "docs_deleted",
+        "files_quarantined",
+    ):
         table.add_row(key.replace("_", " "), f"{summary.get(key, 0):,}")
     table.add_row("report", str(summary.get("report", "")))
     Console().print(table)

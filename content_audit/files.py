@@ -51,7 +51,9 @@ def scan_content(root: Path, patterns: Sequence[str], max_file_bytes: int) -> Sc
         try:
             entries = list(os.scandir(folder))
         except OSError as error:
-            skipped.append(SkippedFile(_key(root, folder), "unreadable", f"folder cannot be listed: {error.strerror}"))
+            skipped.append(
+                SkippedFile(_key(root, folder), "unreadable", f"folder cannot be listed: {error.strerror}")
+            )
             continue
         for entry in entries:
             if entry.name.startswith("."):
@@ -70,19 +72,33 @@ def scan_content(root: Path, patterns: Sequence[str], max_file_bytes: int) -> Sc
             if stat.S_ISDIR(info.st_mode):
                 stack.append(Path(entry.path))
                 if matches:
-                    skipped.append(SkippedFile(key, "not_a_file",
-                                               "a folder is named like a page; its files are scanned as pages"))
+                    skipped.append(
+                        SkippedFile(
+                            key, "not_a_file", "a folder is named like a page; its files are scanned as pages"
+                        )
+                    )
                 continue
             if not matches:
                 continue
             if not stat.S_ISREG(info.st_mode):
                 skipped.append(SkippedFile(key, "not_a_file", "not a regular file (device, pipe or socket)"))
             elif not _storable(key):
-                skipped.append(SkippedFile(key.encode("utf-8", "backslashreplace").decode(), "bad_file_name",
-                                           "file name is not valid UTF-8; rename the file"))
+                skipped.append(
+                    SkippedFile(
+                        key.encode("utf-8", "backslashreplace").decode(),
+                        "bad_file_name",
+                        "file name is not valid UTF-8; rename the file",
+                    )
+                )
             elif info.st_size > max_file_bytes:
-                skipped.append(SkippedFile(key, "too_large", f"file is {info.st_size:,} bytes; the limit is "
-                                                             f"{max_file_bytes:,} (ingest.max_file_bytes)"))
+                skipped.append(
+                    SkippedFile(
+                        key,
+                        "too_large",
+                        f"file is {info.st_size:,} bytes; the limit is "
+                        f"{max_file_bytes:,} (ingest.max_file_bytes)",
+                    )
+                )
             else:
                 files.append(FileEntry(key, info.st_size, info.st_mtime_ns))
     files.sort(key=lambda f: f.doc_key)
@@ -102,8 +118,11 @@ def read_files(root: Path, entries: Iterable[FileEntry], max_file_bytes: int) ->
                 if not stat.S_ISREG(info.st_mode):
                     raise DocumentError("not_a_file", "not a regular file")
                 if info.st_size > max_file_bytes:
-                    raise DocumentError("too_large", f"file is {info.st_size:,} bytes; the limit is "
-                                                     f"{max_file_bytes:,} (ingest.max_file_bytes)")
+                    raise DocumentError(
+                        "too_large",
+                        f"file is {info.st_size:,} bytes; the limit is "
+                        f"{max_file_bytes:,} (ingest.max_file_bytes)",
+                    )
                 with os.fdopen(fd, "rb", closefd=False) as handle:
                     data = handle.read(max_file_bytes + 1)
                 size, mtime = info.st_size, info.st_mtime_ns
@@ -114,8 +133,15 @@ def read_files(root: Path, entries: Iterable[FileEntry], max_file_bytes: int) ->
             raw.append(RawFile(entry.doc_key, None, entry.file_size, entry.file_mtime_ns, error))
         except OSError as error:
             kind = "symlink" if error.errno == 40 else ("vanished" if error.errno == 2 else "unreadable")
-            raw.append(RawFile(entry.doc_key, None, entry.file_size, entry.file_mtime_ns,
-                               DocumentError(kind, f"cannot read file: {error.strerror}")))
+            raw.append(
+                RawFile(
+                    entry.doc_key,
+                    None,
+                    entry.file_size,
+                    entry.file_mtime_ns,
+                    DocumentError(kind, f"cannot read file: {error.strerror}"),
+                )
+            )
     return raw
 
 

@@ -19,27 +19,53 @@ def make_task_runner(runner: RunnerSettings) -> Any:
         try:
             from prefect_dask import DaskTaskRunner
         except ImportError:
-            raise ValueError("task runner 'dask' needs the dask extra: pip install 'content-audit[dask]'") from None
+            raise ValueError(
+                "task runner 'dask' needs the dask extra: pip install 'content-audit[dask]'"
+            ) from None
         if runner.dask_address:
             return DaskTaskRunner(address=runner.dask_address)
-        return DaskTaskRunner(cluster_kwargs={"n_workers": runner.worker_count, "threads_per_worker": 1,
-                                              "processes": True, "dashboard_address": None})
+        return DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": runner.worker_count,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            }
+        )
     from prefect.task_runners import ProcessPoolTaskRunner
 
     return ProcessPoolTaskRunner(max_workers=runner.worker_count)
 
 
-def run_pipeline(content: Path | None = None, warehouse: Path | None = None, out: Path | None = None,
-                 config: Path | None = None, full_refresh: bool = False, task_runner: str | None = None,
-                 workers: int | None = None, dask_address: str | None = None) -> dict[str, Any]:
+def run_pipeline(
+    content: Path | None = None,
+    warehouse: Path | None = None,
+    out: Path | None = None,
+    config: Path | None = None,
+    full_refresh: bool = False,
+    task_runner: str | None = None,
+    workers: int | None = None,
+    dask_address: str | None = None,
+) -> dict[str, Any]:
     """Run the content-audit flow once and return its `runs` row."""
     from flows.pipeline import content_audit
 
-    settings = load_settings(config, content_dir=content, warehouse=warehouse, out_dir=out,
-                             task_runner=task_runner, workers=workers, dask_address=dask_address)
-    parameters = {"content": str(settings.content_dir), "warehouse": str(settings.warehouse),
-                  "out": str(settings.out_dir), "config": str(config) if config else None,
-                  "full_refresh": full_refresh}
+    settings = load_settings(
+        config,
+        content_dir=content,
+        warehouse=warehouse,
+        out_dir=out,
+        task_runner=task_runner,
+        workers=workers,
+        dask_address=dask_address,
+    )
+    parameters = {
+        "content": str(settings.content_dir),
+        "warehouse": str(settings.warehouse),
+        "out": str(settings.out_dir),
+        "config": str(config) if config else None,
+        "full_refresh": full_refresh,
+    }
     with prefect_api():
         flow = content_audit.with_options(task_runner=make_task_runner(settings.runner))
         return flow(**parameters)

@@ -112,8 +112,11 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         base = config.resolve().parent
     paths = data.pop("paths", {})
     ingest = dict(data.pop("ingest", {}))
-    ingest_fields = {k: ingest.pop(k) for k in ("fields", "required", "require_front_matter", "decode_escapes")
-                     if k in ingest}
+    ingest_fields = {
+        k: ingest.pop(k)
+        for k in ("fields", "required", "require_front_matter", "decode_escapes")
+        if k in ingest
+    }
     ingest["mapping_overrides"] = ingest_fields
     runner = dict(data.pop("runner", {}))
     for key in ("task_runner", "workers", "dask_address"):
@@ -130,7 +133,9 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         sections=data,
     )
     if settings.runner.task_runner not in TASK_RUNNERS:
-        raise ValueError(f"runner.task_runner must be one of {TASK_RUNNERS}, not {settings.runner.task_runner!r}")
+        raise ValueError(
+            f"runner.task_runner must be one of {TASK_RUNNERS}, not {settings.runner.task_runner!r}"
+        )
     settings.ingest.mapping  # noqa: B018 - validate the field mapping now, not mid-run
     return settings
 

@@ -24,16 +24,34 @@ from warehouse.loads import forget_documents, load_ingest_batch, load_page_analy
 from warehouse.session import RunSession, open_run
 from warehouse.state import analysis_fingerprint_changed, store_analysis_fingerprint
 
-ANALYSIS_COLUMNS = ["doc_key", "subject_key", "title", "seo_title", "meta_description", "keywords", "question",
-                    "body_markdown", "body_text", "url", "file_name", "content_hash"]
+ANALYSIS_COLUMNS = [
+    "doc_key",
+    "subject_key",
+    "title",
+    "seo_title",
+    "meta_description",
+    "keywords",
+    "question",
+    "body_markdown",
+    "body_text",
+    "url",
+    "file_name",
+    "content_hash",
+]
 
 
 @flow(name="content-audit", task_runner=ProcessPoolTaskRunner(), log_prints=False)
-def content_audit(content: str | None = None, warehouse: str | None = None, out: str | None = None,
-                  config: str | None = None, full_refresh: bool = False) -> dict[str, Any]:
+def content_audit(
+    content: str | None = None,
+    warehouse: str | None = None,
+    out: str | None = None,
+    config: str | None = None,
+    full_refresh: bool = False,
+) -> dict[str, Any]:
     """Audit a folder of markdown pages into a DuckDB warehouse and publish reports."""
-    settings = load_settings(Path(config) if config else None, content_dir=content, warehouse=warehouse,
-                             out_dir=out)
+    settings = load_settings(
+        Path(config) if config else None, content_dir=content, warehouse=warehouse, out_dir=out
+    )
     with open_run(settings.warehouse, str(settings.content_dir), str(flow_run.get_id() or "")) as run:
         get_run_logger().info("Run %s: %s -> %s", run.run_id, settings.content_dir, settings.warehouse)
         ingest(run, settings, full_refresh)
@@ -50,14 +68,22 @@ def ingest(run: RunSession, settings: Settings, full_refresh: bool) -> None:
     to_read, unchanged = plan_ingest(files, stored, settings.ingest.trust_file_stat and not full_refresh)
     skipped = pd.DataFrame([vars(s) for s in scan.skipped], columns=["path", "error_kind", "message"])
     load_ingest_batch(run.con, run.run_id, 0, IngestBatch.of_unread(unchanged, skipped))
-    size = batch_size_for(len(to_read), settings.runner.worker_count, settings.ingest.batch_size,
-                          settings.ingest.min_batch_size)
+    size = batch_size_for(
+        len(to_read), settings.runner.worker_count, settings.ingest.batch_size, settings.ingest.min_batch_size
+    )
     batches = split_batches(to_read, size)
-    logger.info("Ingest: %d files found, %d unchanged by size and date, %d to read in %d batches",
-                len(files) + len(skipped), len(unchanged), len(to_read), len(batches))
+    logger.info(
+        "Ingest: %d files found, %d unchanged by size and date, %d to read in %d batches",
+        len(files) + len(skipped),
+        len(unchanged),
+        len(to_read),
+        len(batches),
+    )
     mapping = settings.ingest.mapping
-    arguments = ((n, settings.content_dir, b, mapping, settings.ingest.max_file_bytes)
-                 for n, b in enumerate(batches, start=1))
+    arguments = (
+        (n, settings.content_dir, b, mapping, settings.ingest.max_file_bytes)
+        for n, b in enumerate(batches, start=1)
+    )
     for n, batch in enumerate(stream_results(parse_batch.submit, arguments, settings.runner.in_flight), 1):
         counts = load_ingest_batch(run.con, run.run_id, n, batch)
         logger.info("Ingest batch %d/%d: %s", n, len(batches), counts)
@@ -72,9 +98,10 @@ def analyse(run: RunSession, settings: Settings, full_refresh: bool) -> None:
     page_settings = analysis_settings(settings)
     everything = full_refresh or analysis_fingerprint_changed(run.con, page_settings)
     stale = documents_table.stale_documents(run.con, "readability", everything=everything)
-    size = batch_size_for(len(stale), settings.runner.worker_count, settings.ingest.batch_size,
-                          settings.ingest.min_batch_size)
-    key_batches = [stale[i:i + size] for i in range(0, len(stale), size)]
+    size = batch_size_for(
+        len(stale), settings.runner.worker_count, settings.ingest.batch_size, settings.ingest.min_batch_size
+    )
+    key_batches = [stale[i : i + size] for i in range(0, len(stale), size)]
     logger.info("Analyse: %d new or changed documents in %d batches", len(stale), len(key_batches))
     frames = (documents_table.documents_frame(run.con, keys, ANALYSIS_COLUMNS) for keys in key_batches)
     arguments = ((n, frame, page_settings) for n, frame in enumerate(frames, start=1))

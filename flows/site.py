@@ -25,8 +25,16 @@ from warehouse.loads import replace_site_findings
 from warehouse.session import RunSession
 from warehouse.store import transaction
 
-SITE_COLUMNS = ["doc_key", "subject_key", "title", "seo_title", "meta_description", "keywords",
-                "published_date", "first_seen_run"]
+SITE_COLUMNS = [
+    "doc_key",
+    "subject_key",
+    "title",
+    "seo_title",
+    "meta_description",
+    "keywords",
+    "published_date",
+    "first_seen_run",
+]
 
 
 def analyse_site(run: RunSession, settings: AnalysisSettings, changed: Sequence[str] | None) -> None:
@@ -40,28 +48,42 @@ def check_site_metadata(run: RunSession, pages: pd.DataFrame) -> None:
     findings = site_seo_findings(pages)
     cannibalised = keyword_cannibalisation(pages)
     replace_site_findings(run.con, findings, cannibalised)
-    get_run_logger().info("Site checks: %d duplicate-metadata findings, %d pages share a main keyword",
-                          len(findings), len(cannibalised))
+    get_run_logger().info(
+        "Site checks: %d duplicate-metadata findings, %d pages share a main keyword",
+        len(findings),
+        len(cannibalised),
+    )
 
 
-def detect_duplicates(run: RunSession, settings: AnalysisSettings, pages: pd.DataFrame,
-                      changed: Sequence[str] | None) -> None:
+def detect_duplicates(
+    run: RunSession, settings: AnalysisSettings, pages: pd.DataFrame, changed: Sequence[str] | None
+) -> None:
     """Near pairs of the changed pages against the stored index; exact and title pairs and
     clusters over all pages (cheap group-bys on stored hashes)."""
     dup = settings.duplicates
     touched = None if changed is None else [*changed, *deleted_in_run(run.con, run.run_id)]
     candidates = duplicate_index.candidate_pairs(run.con, None if changed is None else list(changed))
-    involved = pd.unique(np.concatenate([candidates["doc_key_a"], candidates["doc_key_b"]])) \
-        if len(candidates) else np.array([], dtype=object)
+    involved = (
+        pd.unique(np.concatenate([candidates["doc_key_a"], candidates["doc_key_b"]]))
+        if len(candidates)
+        else np.array([], dtype=object)
+    )
     keys, signatures = duplicate_index.load_signatures(run.con, list(involved))
-    texts = documents_frame(run.con, list(involved), ["doc_key", "body_text"]).set_index("doc_key")["body_text"]
+    texts = documents_frame(run.con, list(involved), ["doc_key", "body_text"]).set_index("doc_key")[
+        "body_text"
+    ]
     near = verify_pairs(candidates, keys, signatures, dup, texts)
     fingerprints = duplicate_index.load_fingerprints(run.con)
-    pairs = merge_duplicate_pairs(exact_duplicate_pairs(fingerprints, dup), near,
-                                  title_duplicate_pairs(fingerprints, dup))
+    pairs = merge_duplicate_pairs(
+        exact_duplicate_pairs(fingerprints, dup), near, title_duplicate_pairs(fingerprints, dup)
+    )
     with transaction(run.con):
         duplicate_index.replace_pairs(run.con, pairs, run.run_id, touched)
         linking = duplicate_index.load_pairs(run.con, ["exact", "near"])
         duplicate_index.store_clusters(run.con, cluster_duplicates(linking, pages))
-    get_run_logger().info("Duplicates: %d candidates checked, %d near pairs confirmed, %d pairs in all",
-                          len(candidates), len(near), len(pairs))
+    get_run_logger().info(
+        "Duplicates: %d candidates checked, %d near pairs confirmed, %d pairs in all",
+        len(candidates),
+        len(near),
+        len(pairs),
+    )

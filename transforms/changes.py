@@ -7,7 +7,9 @@ import math
 import pandas as pd
 
 
-def plan_ingest(files: pd.DataFrame, stored: pd.DataFrame, trust_file_stat: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+def plan_ingest(
+    files: pd.DataFrame, stored: pd.DataFrame, trust_file_stat: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split scanned files into (to_read, unchanged).
 
     files: doc_key, file_size, file_mtime_ns of every file found now.
@@ -16,9 +18,17 @@ def plan_ingest(files: pd.DataFrame, stored: pd.DataFrame, trust_file_stat: bool
     trust_file_stat); the others are read, with the stored hash as `known_hash` so that a
     file whose bytes did not change is still recognised as unchanged.
     """
-    merged = files.merge(stored.rename(columns={"file_size": "stored_size", "file_mtime_ns": "stored_mtime_ns",
-                                                "content_hash": "known_hash"}),
-                         on="doc_key", how="left")
+    merged = files.merge(
+        stored.rename(
+            columns={
+                "file_size": "stored_size",
+                "file_mtime_ns": "stored_mtime_ns",
+                "content_hash": "known_hash",
+            }
+        ),
+        on="doc_key",
+        how="left",
+    )
     same_stat = (
         merged["known_hash"].notna()
         & (merged["stored_size"] == merged["file_size"])
@@ -27,8 +37,10 @@ def plan_ingest(files: pd.DataFrame, stored: pd.DataFrame, trust_file_stat: bool
     if not trust_file_stat:
         same_stat &= False
     columns = ["doc_key", "file_size", "file_mtime_ns", "known_hash"]
-    return (merged.loc[~same_stat, columns].reset_index(drop=True),
-            merged.loc[same_stat, columns].reset_index(drop=True))
+    return (
+        merged.loc[~same_stat, columns].reset_index(drop=True),
+        merged.loc[same_stat, columns].reset_index(drop=True),
+    )
 
 
 def batch_size_for(total: int, workers: int, max_batch: int, min_batch: int) -> int:
@@ -41,4 +53,4 @@ def batch_size_for(total: int, workers: int, max_batch: int, min_batch: int) -> 
 
 
 def split_batches(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
-    return [frame.iloc[start:start + size].reset_index(drop=True) for start in range(0, len(frame), size)]
+    return [frame.iloc[start : start + size].reset_index(drop=True) for start in range(0, len(frame), size)]

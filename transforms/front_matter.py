@@ -38,7 +38,17 @@ class SplitFile:
 
 
 class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe loader that rejects duplicate mapping keys instead of keeping the last one."""
+    """Safe loader that keeps scalars as written and rejects duplicate mapping keys.
+
+    PyYAML follows YAML 1.1: `NO` would load as False, `1.10` as 1.1 and `2025-02-06` as a
+    date. Front matter is text written by people, so plain scalars stay strings (null
+    excepted) and the field mapping coerces the few typed columns explicitly.
+    """
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
+        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    }
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()

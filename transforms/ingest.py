@@ -71,12 +71,16 @@ class IngestBatch:
     @classmethod
     def of_unread(cls, unchanged: pd.DataFrame, skipped: pd.DataFrame) -> IngestBatch:
         """Files settled without reading: unchanged by size and date, or skipped by the scan."""
-        return cls(document_frame([]), unchanged[["doc_key", "file_size", "file_mtime_ns"]],
-                   skipped.assign(content_hash=None)[list(ERROR_FRAME_COLUMNS)])
+        return cls(
+            document_frame([]),
+            unchanged[["doc_key", "file_size", "file_mtime_ns"]],
+            skipped.assign(content_hash=None)[list(ERROR_FRAME_COLUMNS)],
+        )
 
 
-def parse_documents(raw_files: Iterable[RawFile], mapping: FieldMapping,
-                    known_hashes: Mapping[str, str] | None = None) -> IngestBatch:
+def parse_documents(
+    raw_files: Iterable[RawFile], mapping: FieldMapping, known_hashes: Mapping[str, str] | None = None
+) -> IngestBatch:
     """Documents, unchanged files and ingest errors of a batch of files.
 
     known_hashes: content hash stored for a doc_key; a file with the same bytes is

@@ -8,14 +8,28 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-DOCUMENT_SCHEMA = pa.schema([
-    ("doc_key", pa.string()), ("source_id", pa.string()), ("subject", pa.string()),
-    ("subject_key", pa.string()), ("title", pa.string()), ("seo_title", pa.string()),
-    ("meta_description", pa.string()), ("keywords", pa.list_(pa.string())), ("question", pa.string()),
-    ("body_markdown", pa.string()), ("body_text", pa.string()), ("url", pa.string()),
-    ("file_name", pa.string()), ("published_date", pa.date32()), ("author", pa.string()),
-    ("content_hash", pa.string()), ("file_size", pa.int64()), ("file_mtime_ns", pa.int64()),
-])
+DOCUMENT_SCHEMA = pa.schema(
+    [
+        ("doc_key", pa.string()),
+        ("source_id", pa.string()),
+        ("subject", pa.string()),
+        ("subject_key", pa.string()),
+        ("title", pa.string()),
+        ("seo_title", pa.string()),
+        ("meta_description", pa.string()),
+        ("keywords", pa.list_(pa.string())),
+        ("question", pa.string()),
+        ("body_markdown", pa.string()),
+        ("body_text", pa.string()),
+        ("url", pa.string()),
+        ("file_name", pa.string()),
+        ("published_date", pa.date32()),
+        ("author", pa.string()),
+        ("content_hash", pa.string()),
+        ("file_size", pa.int64()),
+        ("file_mtime_ns", pa.int64()),
+    ]
+)
 _UPDATABLE = [f.name for f in DOCUMENT_SCHEMA if f.name != "doc_key"]
 
 
@@ -33,7 +47,9 @@ def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.
     """
     if documents.empty:
         return {"docs_new": 0, "docs_changed": 0}
-    table = pa.Table.from_pandas(documents[DOCUMENT_SCHEMA.names], schema=DOCUMENT_SCHEMA, preserve_index=False)
+    table = pa.Table.from_pandas(
+        documents[DOCUMENT_SCHEMA.names], schema=DOCUMENT_SCHEMA, preserve_index=False
+    )
     con.register("incoming", table)
     try:
         new, changed = con.execute(
@@ -106,10 +122,13 @@ def mark_deleted(con: duckdb.DuckDBPyConnection, run_id: int, present: Sequence[
     """Live documents whose file is no longer in the folder get deleted_run; returns their keys."""
     con.register("present", pd.DataFrame({"doc_key": list(present)}, dtype="string"))
     try:
-        gone = [r[0] for r in con.execute(
-            "SELECT doc_key FROM documents WHERE deleted_run IS NULL "
-            "AND doc_key NOT IN (SELECT doc_key FROM present)"
-        ).fetchall()]
+        gone = [
+            r[0]
+            for r in con.execute(
+                "SELECT doc_key FROM documents WHERE deleted_run IS NULL "
+                "AND doc_key NOT IN (SELECT doc_key FROM present)"
+            ).fetchall()
+        ]
         con.execute(
             "UPDATE documents SET deleted_run = ? WHERE deleted_run IS NULL "
             "AND doc_key NOT IN (SELECT doc_key FROM present)",
@@ -123,19 +142,25 @@ def mark_deleted(con: duckdb.DuckDBPyConnection, run_id: int, present: Sequence[
 def stale_documents(con: duckdb.DuckDBPyConnection, table: str, everything: bool = False) -> list[str]:
     """Live documents whose row in `table` is missing or was computed from other content
     (all live documents when `everything`)."""
-    return [r[0] for r in con.execute(
-        f"""
+    return [
+        r[0]
+        for r in con.execute(
+            f"""
         SELECT d.doc_key FROM documents d
         LEFT JOIN (SELECT DISTINCT doc_key, content_hash AS h FROM {table}) t ON t.doc_key = d.doc_key
         WHERE d.deleted_run IS NULL AND (t.h IS NULL OR t.h <> d.content_hash OR ?)
         ORDER BY d.doc_key
         """,
-        [everything],
-    ).fetchall()]
+            [everything],
+        ).fetchall()
+    ]
 
 
-def documents_frame(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str] | None = None,
-                    columns: Sequence[str] | None = None) -> pd.DataFrame:
+def documents_frame(
+    con: duckdb.DuckDBPyConnection,
+    doc_keys: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Live documents (all, or these keys) as a frame."""
     cols = ", ".join(columns) if columns else "*"
     if doc_keys is None:
@@ -151,4 +176,6 @@ def documents_frame(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str] | No
 
 
 def deleted_in_run(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:
-    return [r[0] for r in con.execute("SELECT doc_key FROM documents WHERE deleted_run = ?", [run_id]).fetchall()]
+    return [
+        r[0] for r in con.execute("SELECT doc_key FROM documents WHERE deleted_run = ?", [run_id]).fetchall()
+    ]

@@ -22,8 +22,11 @@ def load_ingest_batch(con: duckdb.DuckDBPyConnection, run_id: int, batch_no: int
         counts = upsert_documents(con, run_id, batch.documents)
         touch_unchanged(con, batch.unchanged)
         record_errors(con, run_id, batch.errors)
-        counts.update(files_seen=batch.files_seen, docs_unchanged=len(batch.unchanged),
-                      files_quarantined=len(batch.errors))
+        counts.update(
+            files_seen=batch.files_seen,
+            docs_unchanged=len(batch.unchanged),
+            files_quarantined=len(batch.errors),
+        )
         record_batch(con, run_id, batch_no, counts)
     return counts
 
@@ -50,8 +53,9 @@ def forget_documents(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) ->
         duplicate_index.remove_documents(con, doc_keys)
 
 
-def replace_site_findings(con: duckdb.DuckDBPyConnection, findings: pd.DataFrame,
-                          cannibalisation: pd.DataFrame) -> None:
+def replace_site_findings(
+    con: duckdb.DuckDBPyConnection, findings: pd.DataFrame, cannibalisation: pd.DataFrame
+) -> None:
     with transaction(con):
         con.execute("DELETE FROM seo_findings WHERE scope = 'site'")
         insert_frame(con, "seo_findings", findings.assign(scope="site"))

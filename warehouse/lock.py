@@ -41,8 +41,12 @@ class WarehouseLock:
         """Write who holds the lock, for the message a second run prints."""
         if self._fd is None:
             return
-        info = {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
-                "since": datetime.now(UTC).isoformat(timespec="seconds")}
+        info = {
+            "run_id": run_id,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, json.dumps(info).encode(), 0)
 
@@ -60,5 +64,7 @@ def _read_holder(fd: int) -> str:
     except ValueError:
         info = {}
     run = f"run {info['run_id']}" if info.get("run_id") is not None else "a run starting up"
-    return (f"warehouse is locked by {run} since {info.get('since', '?')} "
-            f"(pid {info.get('pid', '?')} on {info.get('host', '?')}); try again when it has finished")
+    return (
+        f"warehouse is locked by {run} since {info.get('since', '?')} "
+        f"(pid {info.get('pid', '?')} on {info.get('host', '?')}); try again when it has finished"
+    )

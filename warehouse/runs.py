@@ -38,8 +38,15 @@ def record_batch(con: duckdb.DuckDBPyConnection, run_id: int, batch_no: int, cou
     """Counts of one ingest batch; called inside the batch's own transaction."""
     con.execute(
         "INSERT INTO run_batches VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-        [run_id, batch_no, counts["files_seen"], counts["docs_new"], counts["docs_changed"],
-         counts["docs_unchanged"], counts["files_quarantined"]],
+        [
+            run_id,
+            batch_no,
+            counts["files_seen"],
+            counts["docs_new"],
+            counts["docs_changed"],
+            counts["docs_unchanged"],
+            counts["files_quarantined"],
+        ],
     )
 
 

@@ -22,5 +22,7 @@ def analysis_fingerprint_changed(con: duckdb.DuckDBPyConnection, settings: objec
 
 
 def store_analysis_fingerprint(con: duckdb.DuckDBPyConnection, settings: object) -> None:
-    con.execute("INSERT OR REPLACE INTO pipeline_state VALUES ('analysis_settings', ?)",
-                [settings_fingerprint(settings)])
+    con.execute(
+        "INSERT OR REPLACE INTO pipeline_state VALUES ('analysis_settings', ?)",
+        [settings_fingerprint(settings)],
+    )

@@ -31,8 +31,12 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
-                 constants: dict[str, object] | None = None) -> int:
+def insert_frame(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    constants: dict[str, object] | None = None,
+) -> int:
     """INSERT the frame's columns that the table has (matched by name), plus constant columns.
 
     Bulk (DuckDB scans the frame), ~30x faster than executemany. Table columns the frame
@@ -52,15 +56,22 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     return len(frame)
 
 
-def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, doc_keys: Sequence[str],
-                 constants: dict[str, object] | None = None, key: str = "doc_key") -> int:
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    doc_keys: Sequence[str],
+    constants: dict[str, object] | None = None,
+    key: str = "doc_key",
+) -> int:
     """Delete every row of these documents, then insert the frame's rows for them."""
     delete_documents(con, table, doc_keys, key)
     return insert_frame(con, table, frame, constants)
 
 
-def delete_documents(con: duckdb.DuckDBPyConnection, table: str, doc_keys: Sequence[str],
-                     key: str = "doc_key") -> None:
+def delete_documents(
+    con: duckdb.DuckDBPyConnection, table: str, doc_keys: Sequence[str], key: str = "doc_key"
+) -> None:
     if len(doc_keys) == 0:
         return
     keys = pd.DataFrame({"doc_key": list(doc_keys)})
