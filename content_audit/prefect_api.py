@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
@@ -49,10 +49,8 @@ def _drain_prefect_workers() -> None:
     from prefect.logging.handlers import APILogWorker
 
     for worker in (APILogWorker, EventsWorker):
-        try:
+        with suppress(Exception):
             worker.drain_all(timeout=10)
-        except Exception:
-            pass
 
 
 def _quiet_shutdown() -> None:

@@ -87,6 +87,7 @@ DOCS = FieldMapping(
         "published_date": ("date", "ms.date", "publishDate", "lastmod"),
         "author": ("author", "ms.author", "authors"),
     },
+    required=(),  # section index pages have no body and are still pages of the site
     require_front_matter=False,
     decode_escapes=(),
 )
@@ -148,7 +149,7 @@ def map_fields(
         record.setdefault(column, [] if column == "keywords" else None)
     for column in mapping.required:
         if record[column] in (None, "", []):
-            names = " or ".join(s for s in mapping.fields[column])
+            names = " or ".join("the page body" if s == "$body" else repr(s) for s in mapping.fields[column])
             raise DocumentError("missing_field", f"required field {names} is missing or empty")
     for column in mapping.decode_escapes:
         if record[column]:

@@ -8,6 +8,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from warehouse.store import registered
+
 DOCUMENT_SCHEMA = pa.schema(
     [
         ("doc_key", pa.string()),
@@ -50,8 +52,7 @@ def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.
     table = pa.Table.from_pandas(
         documents[DOCUMENT_SCHEMA.names], schema=DOCUMENT_SCHEMA, preserve_index=False
     )
-    con.register("incoming", table)
-    try:
+    with registered(con, "incoming", table):
         new, changed = con.execute(
             """
             SELECT count(*) FILTER (WHERE d.doc_key IS NULL OR d.deleted_run IS NOT NULL),
@@ -80,8 +81,6 @@ def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.
             """,
             [run_id, run_id],
         )
-    finally:
-        con.unregister("incoming")
     return {"docs_new": int(new), "docs_changed": int(changed)}
 
 
@@ -89,22 +88,18 @@ def touch_unchanged(con: duckdb.DuckDBPyConnection, unchanged: pd.DataFrame) -> 
     """Files re-read because their size or mtime moved, with the same bytes: store the new stat."""
     if unchanged.empty:
         return
-    con.register("touched", unchanged[["doc_key", "file_size", "file_mtime_ns"]])
-    try:
+    with registered(con, "touched", unchanged[["doc_key", "file_size", "file_mtime_ns"]]):
         con.execute(
             "UPDATE documents SET file_size = t.file_size, file_mtime_ns = t.file_mtime_ns "
             "FROM touched t WHERE documents.doc_key = t.doc_key"
         )
-    finally:
-        con.unregister("touched")
 
 
 def record_errors(con: duckdb.DuckDBPyConnection, run_id: int, errors: pd.DataFrame) -> None:
     """Quarantine rows; a file that had a good version keeps it and says so."""
     if errors.empty:
         return
-    con.register("bad", errors[["path", "error_kind", "message", "content_hash"]])
-    try:
+    with registered(con, "bad", errors[["path", "error_kind", "message", "content_hash"]]):
         con.execute(
             """
             INSERT INTO ingest_errors (run_id, path, error_kind, message, content_hash, kept_previous_version)
@@ -114,14 +109,11 @@ def record_errors(con: duckdb.DuckDBPyConnection, run_id: int, errors: pd.DataFr
             """,
             [run_id],
         )
-    finally:
-        con.unregister("bad")
 
 
 def mark_deleted(con: duckdb.DuckDBPyConnection, run_id: int, present: Sequence[str]) -> list[str]:
     """Live documents whose file is no longer in the folder get deleted_run; returns their keys."""
-    con.register("present", pd.DataFrame({"doc_key": list(present)}, dtype="string"))
-    try:
+    with registered(con, "present", pd.DataFrame({"doc_key": list(present)}, dtype="string")):
         gone = [
             r[0]
             for r in con.execute(
@@ -134,8 +126,6 @@ def mark_deleted(con: duckdb.DuckDBPyConnection, run_id: int, present: Sequence[
             "AND doc_key NOT IN (SELECT doc_key FROM present)",
             [run_id],
         )
-    finally:
-        con.unregister("present")
     return gone
 
 
@@ -165,14 +155,11 @@ def documents_frame(
     cols = ", ".join(columns) if columns else "*"
     if doc_keys is None:
         return con.execute(f"SELECT {cols} FROM documents WHERE deleted_run IS NULL ORDER BY doc_key").df()
-    con.register("wanted", pd.DataFrame({"doc_key": list(doc_keys)}, dtype="string"))
-    try:
+    with registered(con, "wanted", pd.DataFrame({"doc_key": list(doc_keys)}, dtype="string")):
         return con.execute(
             f"SELECT {cols} FROM documents WHERE deleted_run IS NULL "
             "AND doc_key IN (SELECT doc_key FROM wanted) ORDER BY doc_key"
         ).df()
-    finally:
-        con.unregister("wanted")
 
 
 def deleted_in_run(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import duckdb
 import pandas as pd
@@ -19,6 +19,21 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, data: object) -> Iterator[str]:
+    """Expose a frame or Arrow table to SQL as `name` for the block.
+
+    Unregistering inside an aborted transaction fails; that must not hide the error that
+    aborted it, so the cleanup is best effort there.
+    """
+    con.register(name, data)
+    try:
+        yield name
+    finally:
+        with suppress(duckdb.TransactionException):
+            con.unregister(name)
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -48,11 +63,8 @@ def insert_frame(
         frame = frame.assign(**constants)
     columns = [c for c in table_columns(con, table) if c in frame.columns]
     names = ", ".join(map(_quote, columns))
-    con.register("frame", frame)
-    try:
+    with registered(con, "frame", frame):
         con.execute(f"INSERT INTO {_quote(table)} ({names}) SELECT {names} FROM frame")
-    finally:
-        con.unregister("frame")
     return len(frame)
 
 
@@ -75,11 +87,8 @@ def delete_documents(
     if len(doc_keys) == 0:
         return
     keys = pd.DataFrame({"doc_key": list(doc_keys)})
-    con.register("doomed_keys", keys)
-    try:
+    with registered(con, "doomed_keys", keys):
         con.execute(f"DELETE FROM {_quote(table)} WHERE {_quote(key)} IN (SELECT doc_key FROM doomed_keys)")
-    finally:
-        con.unregister("doomed_keys")
 
 
 def _quote(name: str) -> str:

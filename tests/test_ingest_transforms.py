@@ -1,0 +1,176 @@
+"""Front matter, field mapping and change planning: pure functions on small inputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from transforms.changes import batch_size_for, plan_ingest, split_batches
+from transforms.fields import DOCS, QUICKTAKES, map_fields, mapping_from_config, parse_keywords, subject_key
+from transforms.front_matter import DocumentError, decode_bytes, load_yaml, split_front_matter
+from transforms.ingest import RawFile, content_hash, parse_documents
+
+PAGE = """---
+id: 7
+date: 2025-02-06
+title: What is GABA?
+seo:
+  title: QuickTakes | Health studies
+  page_description: >-
+    About GABA.
+  page_keywords: >-
+    GABA, inhibitory neurotransmitters, , gaba
+question: >-
+    What is GABA?
+answer: >-
+    GABA is a neurotransmitter.\\n\\n- It inhibits\\n- It calms
+subject: Health studies
+file_name: what-is-gaba.md
+url: /learn/health-studies/questions/what-is-gaba
+---
+
+&nbsp;
+"""
+
+
+def _raw(text: str | bytes, key: str = "health/what-is-gaba.md") -> RawFile:
+    data = text.encode() if isinstance(text, str) else text
+    return RawFile(key, data, len(data), 1)
+
+
+def test_quicktakes_page_maps_to_document_columns() -> None:
+    batch = parse_documents([_raw(PAGE)], QUICKTAKES)
+    assert batch.errors.empty
+    doc = batch.documents.iloc[0]
+    assert doc["doc_key"] == "health/what-is-gaba.md"
+    assert doc["source_id"] == "7" and doc["published_date"] == dt.date(2025, 2, 6)
+    assert doc["seo_title"] == "QuickTakes | Health studies" and doc["meta_description"] == "About GABA."
+    assert list(doc["keywords"]) == ["GABA", "inhibitory neurotransmitters"]
+    assert doc["body_markdown"] == "GABA is a neurotransmitter.\n\n- It inhibits\n- It calms"
+    assert doc["subject_key"] == "health-studies"
+    assert doc["content_hash"] == content_hash(PAGE.encode())
+
+
+def test_unchanged_bytes_are_not_parsed_again() -> None:
+    raw = _raw(PAGE)
+    batch = parse_documents([raw], QUICKTAKES, {raw.doc_key: content_hash(raw.data)})
+    assert (len(batch.documents), len(batch.unchanged), len(batch.errors)) == (0, 1, 0)
+    assert batch.files_seen == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("", "empty_file"),
+        ("no front matter here", "no_front_matter"),
+        ("---\ntitle: x\nanswer: y\n", "unclosed_front_matter"),
+        ("---\ntitle: [unclosed\n---\n", "invalid_yaml"),
+        ("---\ntitle: a\ntitle: b\nanswer: y\n---\n", "duplicate_key"),
+        ("---\ntitle: x\n---\nbody", "missing_field"),
+        ("---\ntitle: x\nanswer: [1, 2]\n---\n", "wrong_type"),
+        ("---\n- a list\n---\n", "invalid_yaml"),
+        ("---\nanswer: !!python/object/apply:os.system ['true']\n---\n", "unsafe_yaml_tag"),
+    ],
+)
+def test_bad_files_become_errors_with_a_kind(text: str, kind: str) -> None:
+    batch = parse_documents([_raw(text)], QUICKTAKES)
+    assert batch.documents.empty
+    assert batch.errors["error_kind"].tolist() == [kind]
+    assert batch.errors["message"].iloc[0]
+
+
+def test_yaml_scalars_stay_as_written() -> None:
+    assert load_yaml("a: NO\nb: 1.10\nc: 2025-02-06\nd: ~") == {
+        "a": "NO",
+        "b": "1.10",
+        "c": "2025-02-06",
+        "d": None,
+    }
+
+
+def test_alias_bomb_is_rejected_without_expanding() -> None:
+    bomb = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "\n".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]" for i in range(8)
+    )
+    with pytest.raises(DocumentError) as error:
+        load_yaml(bomb)
+    assert error.value.kind == "front_matter_too_large"
+
+
+def test_decoding_handles_bom_utf16_binary_and_latin1() -> None:
+    assert decode_bytes(b"\xef\xbb\xbf---\n") == "---\n"
+    assert decode_bytes("---\nt: é\n".encode("utf-16")) == "---\nt: é\n"
+    for data, kind in ((b"abc\x00def", "binary"), ("café".encode("latin-1"), "encoding")):
+        with pytest.raises(DocumentError) as error:
+            decode_bytes(data)
+        assert error.value.kind == kind
+
+
+def test_crlf_and_toml_front_matter() -> None:
+    assert split_front_matter("---\r\ntitle: x\r\n---\r\nbody").front_matter == {"title": "x"}
+    split = split_front_matter('+++\ntitle = "x"\n+++\nbody')
+    assert (split.front_matter, split.body, split.front_matter_format) == ({"title": "x"}, "body", "toml")
+
+
+def test_docs_profile_reads_hugo_style_front_matter() -> None:
+    front = {
+        "title": "Install",
+        "description": "How to",
+        "keywords": ["a", "b", "A"],
+        "categories": ["Setup"],
+    }
+    record = map_fields(front, "Body *text*", "content/install.md", DOCS)
+    assert (record["title"], record["seo_title"], record["meta_description"]) == (
+        "Install",
+        "Install",
+        "How to",
+    )
+    assert record["keywords"] == ["a", "b"] and record["subject"] == "Setup"
+    assert record["body_markdown"] == "Body *text*"
+    folder_subject = map_fields({"title": "x"}, "b", "guides/x.md", DOCS)["subject"]
+    assert folder_subject == "guides"
+
+
+def test_mapping_overrides_from_config() -> None:
+    mapping = mapping_from_config(
+        "docs", {"fields": {"subject": ["section", "$folder"]}, "required": ["title"]}
+    )
+    assert mapping.fields["subject"] == ("section", "$folder") and mapping.required == ("title",)
+    with pytest.raises(ValueError, match="unknown columns"):
+        mapping_from_config("docs", {"fields": {"colour": "x"}})
+    with pytest.raises(ValueError, match="unknown front-matter profile"):
+        mapping_from_config("wordpress")
+
+
+def test_keywords_and_subject_keys_are_cleaned() -> None:
+    assert parse_keywords(" a ,b,, A ,  c  d ") == ["a", "b", "c d"]
+    assert parse_keywords(["x", 2, "X"]) == ["x", "2"]
+    with pytest.raises(DocumentError):
+        parse_keywords({"nested": "map"})
+    assert subject_key("Health Studies") == subject_key("health  studies") == subject_key("Health-Studies.")
+    assert subject_key("Art & Design") == "art-and-design"
+    assert subject_key(None) == subject_key("") == "unassigned"
+
+
+def test_plan_ingest_reads_only_files_whose_stat_moved() -> None:
+    files = pd.DataFrame({"doc_key": ["a", "b", "c"], "file_size": [1, 2, 3], "file_mtime_ns": [10, 20, 30]})
+    stored = pd.DataFrame(
+        {"doc_key": ["a", "b"], "content_hash": ["ha", "hb"], "file_size": [1, 2], "file_mtime_ns": [10, 21]}
+    )
+    to_read, unchanged = plan_ingest(files, stored, trust_file_stat=True)
+    assert unchanged["doc_key"].tolist() == ["a"]
+    assert to_read["doc_key"].tolist() == ["b", "c"]
+    assert to_read["known_hash"].tolist()[0] == "hb" and pd.isna(to_read["known_hash"].tolist()[1])
+    to_read, unchanged = plan_ingest(files, stored, trust_file_stat=False)
+    assert len(to_read) == 3 and unchanged.empty
+
+
+def test_batches_are_bounded_and_cover_everything() -> None:
+    assert batch_size_for(100_000, workers=2, max_batch=2000, min_batch=200) == 2000
+    assert batch_size_for(1_000, workers=2, max_batch=2000, min_batch=200) == 200
+    frame = pd.DataFrame({"x": range(1050)})
+    parts = split_batches(frame, 200)
+    assert [len(p) for p in parts] == [200] * 5 + [50]
+    assert pd.concat(parts)["x"].tolist() == list(range(1050))

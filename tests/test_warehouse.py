@@ -1,0 +1,98 @@
+"""Warehouse loaders on a real DuckDB file: upserts, deletions, counts, the run lock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from transforms.fields import QUICKTAKES
+from transforms.ingest import IngestBatch, RawFile, parse_documents
+from warehouse.documents import mark_deleted
+from warehouse.loads import load_ingest_batch
+from warehouse.lock import WarehouseLock, WarehouseLocked
+from warehouse.migrate import apply_migrations, migration_files
+from warehouse.session import open_read_only, open_run
+
+
+def _page(answer: str) -> bytes:
+    return f"---\ntitle: T\nsubject: S\nanswer: {answer}\n---\n".encode()
+
+
+def _batch(pages: dict[str, bytes], known: dict[str, str] | None = None) -> IngestBatch:
+    raw = [RawFile(k, v, len(v), 1) for k, v in pages.items()]
+    return parse_documents(raw, QUICKTAKES, known)
+
+
+def test_migrations_apply_once_in_order(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    applied = apply_migrations(con)
+    assert applied == sorted(applied) == [v for v, _, _ in migration_files()]
+    assert apply_migrations(con) == []
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert {"documents", "runs", "ingest_errors", "schema_version"} <= tables
+
+
+def test_upserts_count_new_changed_and_resurrected(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with open_run(path, "c") as run:
+        counts = load_ingest_batch(
+            run.con, run.run_id, 1, _batch({"a.md": _page("one"), "b.md": _page("two")})
+        )
+        assert (counts["docs_new"], counts["docs_changed"]) == (2, 0)
+    with open_run(path, "c") as run:
+        counts = load_ingest_batch(run.con, run.run_id, 1, _batch({"a.md": _page("one, edited")}))
+        assert (counts["docs_new"], counts["docs_changed"]) == (0, 1)
+        assert mark_deleted(run.con, run.run_id, ["a.md"]) == ["b.md"]
+    with open_run(path, "c") as run:
+        counts = load_ingest_batch(run.con, run.run_id, 1, _batch({"b.md": _page("two")}))
+        assert counts["docs_new"] == 1  # came back after deletion
+    with open_read_only(path) as con:
+        rows = con.execute(
+            "SELECT doc_key, first_seen_run, last_changed_run, deleted_run FROM documents ORDER BY doc_key"
+        ).fetchall()
+        assert rows == [("a.md", 1, 2, None), ("b.md", 3, 3, None)]
+        runs = con.execute(
+            "SELECT run_id, status, docs_new, docs_changed, docs_deleted FROM runs ORDER BY run_id"
+        ).fetchall()
+        assert runs == [(1, "completed", 2, 0, 0), (2, "completed", 0, 1, 1), (3, "completed", 1, 0, 0)]
+
+
+def test_failed_run_is_marked_and_its_batch_rolled_back(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    bad = _batch({"a.md": _page("one")})
+    bad.errors = pd.DataFrame(
+        {"path": ["x.md"], "error_kind": ["k"], "message": [None], "content_hash": [None]}
+    )
+    with pytest.raises(duckdb.ConstraintException), open_run(path, "c") as run:
+        load_ingest_batch(run.con, run.run_id, 1, bad)  # message NOT NULL: the whole batch must roll back
+    with open_read_only(path) as con:
+        assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 0
+        assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
+
+
+def test_runs_killed_mid_way_are_abandoned_by_the_next_run(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    apply_migrations(con)
+    con.execute("INSERT INTO runs (run_id, started_at, status) VALUES (1, now(), 'running')")
+    con.close()
+    with open_run(path, "c") as run:
+        assert run.run_id == 2
+    with open_read_only(path) as con:
+        assert con.execute("SELECT run_id, status FROM runs ORDER BY 1").fetchall() == [
+            (1, "abandoned"),
+            (2, "completed"),
+        ]
+
+
+def test_second_run_is_refused_with_the_holder(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with open_run(path, "c") as run:
+        with pytest.raises(WarehouseLocked, match=rf"locked by run {run.run_id} since"):
+            WarehouseLock(path).acquire()
+    lock = WarehouseLock(path)
+    lock.acquire()  # free again once the run is over
+    lock.release()
