@@ -17,16 +17,27 @@ def _rows(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
 
 
+def _csv(path: Path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def test_sample_page_is_ingested(run_audit, shared: Path, tmp_path: Path) -> None:
     warehouse = tmp_path / "sample.duckdb"
     summary = run_audit(shared / "sample", warehouse)
     assert summary["status"] == "completed"
     assert (summary["files_seen"], summary["docs_new"], summary["files_quarantined"]) == (1, 1, 0)
     ((doc_key, subject, subject_key, seo_title, keywords, body_text, body_markdown, published),) = _rows(
-        warehouse, "SELECT doc_key, subject, subject_key, seo_title, keywords, body_text, body_markdown, "
-                   "published_date FROM documents")
+        warehouse,
+        "SELECT doc_key, subject, subject_key, seo_title, keywords, body_text, body_markdown, "
+        "published_date FROM documents",
+    )
     assert doc_key.endswith("neurotransmitters.md") and "/" not in doc_key
-    assert (subject, subject_key, seo_title) == ("Health studies", "health-studies", "QuickTakes | Health studies")
+    assert (subject, subject_key, seo_title) == (
+        "Health studies",
+        "health-studies",
+        "QuickTakes | Health studies",
+    )
     assert len(keywords) == 15 and keywords[3] == "GABA"
     assert "\\n" not in body_markdown and "\n\n1. **Excitatory" in body_markdown
     assert "**" not in body_text and "&nbsp;" not in body_text
@@ -36,7 +47,7 @@ def test_sample_page_is_ingested(run_audit, shared: Path, tmp_path: Path) -> Non
 def test_generated_corpus_runs_are_incremental(run_audit, corpus_factory, tmp_path: Path) -> None:
     content = corpus_factory(2000)
     warehouse = tmp_path / "w.duckdb"
-    bad = {row["path"]: row for row in csv.DictReader(open(str(content) + ".truth/bad.csv"))}
+    bad = {row["path"]: row for row in _csv(Path(str(content) + ".truth/bad.csv"))}
     files = sorted(p.relative_to(content).as_posix() for p in content.rglob("*.md"))
 
     first = run_audit(content, warehouse)
@@ -49,7 +60,10 @@ def test_generated_corpus_runs_are_incremental(run_audit, corpus_factory, tmp_pa
     assert quarantined == rejected
     live = {k for (k,) in _rows(warehouse, "SELECT doc_key FROM documents WHERE deleted_run IS NULL")}
     assert accepted <= live and not (rejected & live)
-    assert _rows(warehouse, "SELECT count(*), count(DISTINCT doc_key) FROM documents")[0] == (len(live), len(live))
+    assert _rows(warehouse, "SELECT count(*), count(DISTINCT doc_key) FROM documents")[0] == (
+        len(live),
+        len(live),
+    )
 
     second = run_audit(content, warehouse)
     assert (second["docs_new"], second["docs_changed"], second["docs_deleted"]) == (0, 0, 0)
@@ -58,25 +72,38 @@ def test_generated_corpus_runs_are_incremental(run_audit, corpus_factory, tmp_pa
 
     mutations = mutate_corpus(content)
     expected = {"changed": 0, "deleted": 0, "added": 0}
-    for row in csv.DictReader(open(mutations)):
+    for row in _csv(mutations):
         expected[row["change"]] += 1
     third = run_audit(content, warehouse)
     assert (third["docs_changed"], third["docs_deleted"], third["docs_new"]) == (
-        expected["changed"], expected["deleted"], expected["added"])
-    assert third["files_seen"] == (third["docs_new"] + third["docs_changed"] + third["docs_unchanged"]
-                                   + third["files_quarantined"])
+        expected["changed"],
+        expected["deleted"],
+        expected["added"],
+    )
+    assert third["files_seen"] == (
+        third["docs_new"] + third["docs_changed"] + third["docs_unchanged"] + third["files_quarantined"]
+    )
     deleted = {p for (p,) in _rows(warehouse, "SELECT doc_key FROM documents WHERE deleted_run = 3")}
-    assert deleted == {row["path"] for row in csv.DictReader(open(mutations)) if row["change"] == "deleted"}
+    assert deleted == {row["path"] for row in _csv(mutations) if row["change"] == "deleted"}
     # analysis follows the documents: every live page scored once, deleted ones gone
-    assert _rows(warehouse, "SELECT count(*) FROM readability")[0][0] == len(live) - expected["deleted"] + \
-        expected["added"]
-    assert _rows(warehouse, "SELECT count(*) FROM readability r JOIN documents d USING (doc_key) "
-                            "WHERE r.content_hash <> d.content_hash")[0][0] == 0
+    assert (
+        _rows(warehouse, "SELECT count(*) FROM readability")[0][0]
+        == len(live) - expected["deleted"] + expected["added"]
+    )
+    assert (
+        _rows(
+            warehouse,
+            "SELECT count(*) FROM readability r JOIN documents d USING (doc_key) "
+            "WHERE r.content_hash <> d.content_hash",
+        )[0][0]
+        == 0
+    )
 
 
 @pytest.mark.parametrize("bad_value", ["answer: [1, 2]", "answer:\n  nested: mapping"])
-def test_good_document_turning_bad_keeps_last_version(run_audit, shared: Path, tmp_path: Path,
-                                                      bad_value: str) -> None:
+def test_good_document_turning_bad_keeps_last_version(
+    run_audit, shared: Path, tmp_path: Path, bad_value: str
+) -> None:
     content = tmp_path / "content"
     content.mkdir()
     page = next((shared / "sample").glob("*.md"))

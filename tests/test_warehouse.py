@@ -90,9 +90,11 @@ def test_runs_killed_mid_way_are_abandoned_by_the_next_run(tmp_path: Path) -> No
 
 def test_second_run_is_refused_with_the_holder(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    with open_run(path, "c") as run:
-        with pytest.raises(WarehouseLocked, match=rf"locked by run {run.run_id} since"):
-            WarehouseLock(path).acquire()
+    with (
+        open_run(path, "c") as run,
+        pytest.raises(WarehouseLocked, match=rf"locked by run {run.run_id} since"),
+    ):
+        WarehouseLock(path).acquire()
     lock = WarehouseLock(path)
     lock.acquire()  # free again once the run is over
     lock.release()

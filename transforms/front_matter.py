@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -45,7 +45,7 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     excepted) and the field mapping coerces the few typed columns explicitly.
     """
 
-    yaml_implicit_resolvers = {
+    yaml_implicit_resolvers: ClassVar[dict] = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
         for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
     }
