@@ -191,7 +191,8 @@ def cluster_duplicates(pairs: pd.DataFrame, documents: pd.DataFrame) -> pd.DataF
     component = connected_components(rows_a, rows_b, len(keys))
 
     members = pd.DataFrame({"doc_key": keys, "component": component})
-    info = documents.drop_duplicates("doc_key").set_index("doc_key")
+    rule_columns = [c for c in ("published_date", "first_seen_run", "quality_score") if c in documents]
+    info = documents[["doc_key", *rule_columns]].drop_duplicates("doc_key").set_index("doc_key")
     sort_columns, ascending = ["component"], [True]
     for column, earliest_first in (
         ("published_date", True),

@@ -104,6 +104,8 @@ def store_signatures(
 
 def remove_from_index(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) -> None:
     """Drop the signatures and bands of these pages (before re-storing them)."""
+    if not len(doc_keys):
+        return
     with _registered(con, _keys_table(doc_keys)) as keys:
         con.execute(f"DELETE FROM minhash_signatures WHERE doc_key IN (SELECT doc_key FROM {keys})")
         con.execute(f"DELETE FROM minhash_bands WHERE doc_key IN (SELECT doc_key FROM {keys})")
@@ -114,6 +116,8 @@ def remove_documents(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) ->
 
     Clusters they were in are otherwise stale until `store_clusters` rebuilds them.
     """
+    if not len(doc_keys):
+        return
     remove_from_index(con, doc_keys)
     with _registered(con, _keys_table(doc_keys)) as keys:
         con.execute(
