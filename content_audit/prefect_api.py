@@ -18,7 +18,8 @@ from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_se
 
 # Offline, telemetry only produces error lines; a run shows none.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+# A first start creates the server's database; on a busy 2-core machine that takes a while.
+SERVER_START_TIMEOUT_S = 120
 
 
 @contextmanager
@@ -31,7 +32,7 @@ def prefect_api() -> Iterator[str]:
     from prefect.server.api.server import SubprocessASGIServer
 
     server = SubprocessASGIServer()
-    server.start()
+    server.start(timeout=SERVER_START_TIMEOUT_S)
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
         with temporary_settings({PREFECT_API_URL: server.api_url}):

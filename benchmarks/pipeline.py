@@ -1,0 +1,189 @@
+"""Benchmark: the whole pipeline against the naive analyst script, on the same corpus.
+
+    python -m benchmarks.pipeline --docs 20000 [--repeat 1] [--content DIR] [--json FILE]
+
+Generates a corpus with ../shared/corpora/make_corpus.py (or takes --content), then runs,
+alternating, the naive script (../shared/bench/naive_baseline.py) and `content-audit run`
+cold (fresh warehouse, fresh Prefect home, reports included). Then it mutates 1% of the
+pages and times the incremental rerun, and times a rerun with nothing changed. Prints a
+table and writes the figures as JSON. Wall time and peak RSS cover each command's whole
+process tree (workers and the Prefect server included). A benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.measure import Measurement, measure
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+TARGETS = {"wall_ratio": 1 / 6, "rss_ratio": 0.4, "changed_ratio": 0.15, "unchanged_ratio": 0.1}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--docs", type=int, default=20_000)
+    parser.add_argument("--content", type=Path, help="use this folder instead of generating one (copied)")
+    parser.add_argument("--repeat", type=int, default=1, help="alternating naive/pipeline pairs")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--json", type=Path, default=None, help="[default: benchmarks/results/pipeline-N.json]"
+    )
+    args = parser.parse_args()
+
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="content-audit-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    content = workdir / "content"
+    if args.content:
+        shutil.copytree(args.content, content, dirs_exist_ok=True)
+    elif not content.exists():
+        subprocess.run(
+            [
+                sys.executable,
+                str(SHARED / "corpora" / "make_corpus.py"),
+                "generate",
+                "--out",
+                str(content),
+                "--docs",
+                str(args.docs),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    pages = sum(1 for _ in content.rglob("*.md"))
+    print(f"corpus: {pages:,} files in {content}", flush=True)
+
+    naive_runs: list[Measurement] = []
+    cold_runs: list[Measurement] = []
+    for attempt in range(args.repeat):
+        naive_runs.append(_run_naive(content, workdir / f"naive-{attempt}.duckdb"))
+        print(f"naive    {naive_runs[-1].wall_s:8.1f} s {naive_runs[-1].peak_rss_mb:8.0f} MB", flush=True)
+        cold_runs.append(_run_pipeline(content, workdir, fresh=True))
+        print(f"pipeline {cold_runs[-1].wall_s:8.1f} s {cold_runs[-1].peak_rss_mb:8.0f} MB", flush=True)
+    subprocess.run(
+        [sys.executable, str(SHARED / "corpora" / "make_corpus.py"), "mutate", "--dir", str(content)],
+        check=True,
+        capture_output=True,
+    )
+    changed = _run_pipeline(content, workdir, fresh=False)
+    print(f"1% changed {changed.wall_s:6.1f} s", flush=True)
+    unchanged = _run_pipeline(content, workdir, fresh=False)
+    print(f"unchanged  {unchanged.wall_s:6.1f} s", flush=True)
+
+    naive = min(naive_runs, key=lambda m: m.wall_s)
+    cold = min(cold_runs, key=lambda m: m.wall_s)
+    result = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "command": " ".join(["python -m benchmarks.pipeline", *sys.argv[1:]]),
+        "pages": pages,
+        "naive": _figures(naive, pages),
+        "pipeline_cold": _figures(cold, pages),
+        "pipeline_1pct_changed": _figures(changed, pages),
+        "pipeline_unchanged": _figures(unchanged, pages),
+        "ratios": {
+            "wall_ratio": cold.wall_s / naive.wall_s,
+            "rss_ratio": cold.peak_rss_mb / naive.peak_rss_mb,
+            "changed_ratio": changed.wall_s / cold.wall_s,
+            "unchanged_ratio": unchanged.wall_s / cold.wall_s,
+        },
+        "targets": TARGETS,
+    }
+    print(markdown_table(result))
+    out = args.json or REPO / "benchmarks" / "results" / f"pipeline-{pages}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"figures written to {out}")
+
+
+def _run_naive(content: Path, warehouse: Path) -> Measurement:
+    warehouse.unlink(missing_ok=True)
+    result = measure(
+        [sys.executable, str(SHARED / "bench" / "naive_baseline.py"), str(content), str(warehouse)]
+    )
+    _check(result, "naive baseline")
+    return result
+
+
+def _run_pipeline(content: Path, workdir: Path, fresh: bool) -> Measurement:
+    warehouse, out, prefect_home = workdir / "pipeline.duckdb", workdir / "report", workdir / "prefect-home"
+    if fresh:
+        for path in (warehouse, Path(str(warehouse) + ".wal"), out, prefect_home):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    command = [
+        sys.executable,
+        "-m",
+        "content_audit.cli",
+        "run",
+        "--content",
+        str(content),
+        "--warehouse",
+        str(warehouse),
+        "--out",
+        str(out),
+    ]
+    result = measure(command, env=env, cwd=str(REPO))
+    _check(result, "content-audit run")
+    return result
+
+
+def _check(result: Measurement, what: str) -> None:
+    if result.returncode != 0:
+        raise SystemExit(f"{what} failed ({result.returncode}):\n{result.output_tail}")
+
+
+def _figures(m: Measurement, pages: int) -> dict:
+    return {
+        "wall_s": round(m.wall_s, 2),
+        "peak_rss_mb": round(m.peak_rss_mb, 1),
+        "pages_per_s": round(pages / m.wall_s, 1),
+    }
+
+
+def markdown_table(result: dict) -> str:
+    r, t = result["ratios"], result["targets"]
+
+    def verdict(name: str) -> str:
+        return "met" if r[name] <= t[name] else "**missed**"
+
+    rows = [
+        "| run | wall s | peak RSS MB | pages/s |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, key in (
+        ("naive script", "naive"),
+        ("pipeline, cold", "pipeline_cold"),
+        ("pipeline, 1% changed", "pipeline_1pct_changed"),
+        ("pipeline, nothing changed", "pipeline_unchanged"),
+    ):
+        f = result[key]
+        rows.append(f"| {label} | {f['wall_s']:.1f} | {f['peak_rss_mb']:.0f} | {f['pages_per_s']:,.0f} |")
+    rows += [
+        "",
+        "| ratio | value | target | verdict |",
+        "|---|---:|---:|---|",
+        f"| pipeline / naive wall | {r['wall_ratio']:.3f} | <= {t['wall_ratio']:.3f} | {verdict('wall_ratio')} |",
+        f"| pipeline / naive peak RSS | {r['rss_ratio']:.3f} | <= {t['rss_ratio']:.2f} | {verdict('rss_ratio')} |",
+        f"| 1% changed / cold | {r['changed_ratio']:.3f} | <= {t['changed_ratio']:.2f} | {verdict('changed_ratio')} |",
+        f"| nothing changed / cold | {r['unchanged_ratio']:.3f} | <= {t['unchanged_ratio']:.2f} | "
+        f"{verdict('unchanged_ratio')} |",
+    ]
+    return "\n".join([f"{result['pages']:,} pages, {result['machine']}, {result['date']}", "", *rows])
+
+
+if __name__ == "__main__":
+    main()
