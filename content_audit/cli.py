@@ -97,6 +97,48 @@ def _print_summary(summary: dict) -> None:
     Console().print(table)
 
 
+@app.command()
+def serve(
+    content: ContentOption = None,
+    warehouse: WarehouseOption = None,
+    out: OutOption = None,
+    config: ConfigOption = None,
+    cron: Annotated[
+        str | None, typer.Option(help='Cron schedule in UTC, e.g. "0 3 * * *" [default: manual runs only].')
+    ] = None,
+    name: Annotated[str, typer.Option(help="Deployment name.")] = "scheduled",
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Every run re-reads every page.")
+    ] = False,
+    collision_strategy: Annotated[
+        str, typer.Option(help="A run due while another runs: enqueue (wait) or cancel-new (skip).")
+    ] = "enqueue",
+    task_runner: Annotated[str | None, typer.Option(help="process (default), thread or dask.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes [default: one per core].")] = None,
+    dask_address: Annotated[str | None, typer.Option(help="tcp://host:port of a Dask scheduler.")] = None,
+) -> None:
+    """Serve the pipeline as a Prefect deployment (schedule, one run at a time) until stopped."""
+    from flows.deployments import NoPrefectServer, serve_pipeline
+
+    try:
+        serve_pipeline(
+            content=content,
+            warehouse=warehouse,
+            out=out,
+            config=config,
+            cron=cron,
+            name=name,
+            full_refresh=full_refresh,
+            collision_strategy=collision_strategy,
+            task_runner=task_runner,
+            workers=workers,
+            dask_address=dask_address,
+        )
+    except (NoPrefectServer, FileNotFoundError, ValueError) as error:
+        console.print(f"[bold red]content-audit:[/] {error}")
+        raise typer.Exit(code=2) from None
+
+
 def main() -> None:  # pragma: no cover - console entry point
     logging.captureWarnings(True)
     app()
