@@ -1,0 +1,295 @@
+"""Marts: page_quality, page_findings, finding_rules and subject_quality, rebuilt in SQL from
+the other tables at the end of each run; readers for the reports; Parquet exports.
+
+The build queries live in warehouse/marts/*.sql (one statement each, `$name` parameters
+from QualityWeights). page_quality, page_findings and finding_rules hold the latest run;
+subject_quality keeps a row per subject and run, so reports can show change over time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from transforms.seo import SEO_RULES, SEVERITY
+from warehouse.store import insert_frame, transaction
+
+
+@dataclass(frozen=True)
+class QualityWeights:
+    """How a page's 0-100 quality score is made, and when the marts add their own findings.
+
+    quality_score = 100 x weighted mean of four components, each between 0 and 1:
+    readability (Flesch reading ease mapped linearly from `readability_zero_at` -> 0 to
+    `readable_from` -> 1; 60 is Yoast's "good" bound, 30 is "very difficult" on Flesch's
+    scale), keywords (share of declared keywords found in the body; 0 when none declared),
+    seo (1 minus a penalty per SEO finding by severity, floored at 0: one error costs half
+    the component, a warning a fifth, a notice a twentieth) and uniqueness (1, or 0 for an
+    exact copy of another page, `near_duplicate_uniqueness` for a near copy). The four
+    weights are equal by default: no part of the audit outranks another.
+
+    hard_to_read_below: Flesch reading ease under which a page gets a `hard_to_read`
+    finding (50: Yoast's "bad" bound). coverage_low_below: keyword coverage ratio under
+    which a page gets a `keywords_not_in_body` finding (half the declared keywords).
+    """
+
+    readability_weight: float = 1.0
+    keyword_weight: float = 1.0
+    seo_weight: float = 1.0
+    uniqueness_weight: float = 1.0
+    readability_zero_at: float = 30.0
+    readable_from: float = 60.0
+    error_penalty: float = 0.5
+    warning_penalty: float = 0.2
+    notice_penalty: float = 0.05
+    near_duplicate_uniqueness: float = 0.5
+    hard_to_read_below: float = 50.0
+    coverage_low_below: float = 0.5
+
+    def describe(self) -> list[str]:
+        """The formula in plain words, one line per component, for the reports."""
+        total = self.readability_weight + self.keyword_weight + self.seo_weight + self.uniqueness_weight
+
+        def share(weight: float) -> str:
+            return f"{100 * weight / total:.0f}%"
+
+        return [
+            f"Readability ({share(self.readability_weight)}): Flesch reading ease of "
+            f"{self.readability_zero_at:g} or less scores 0, {self.readable_from:g} or more scores "
+            "full marks, linear in between.",
+            f"Keyword coverage ({share(self.keyword_weight)}): the share of the page's declared "
+            "keywords found in its body (no keywords declared scores 0).",
+            f"SEO metadata ({share(self.seo_weight)}): full marks minus "
+            f"{100 * self.error_penalty:g}% per error, {100 * self.warning_penalty:g}% per warning "
+            f"and {100 * self.notice_penalty:g}% per notice, never below 0.",
+            f"Uniqueness ({share(self.uniqueness_weight)}): full marks unless the page copies "
+            f"another page: an exact copy scores 0, a near copy "
+            f"{100 * self.near_duplicate_uniqueness:g}%.",
+        ]
+
+
+# Rules the marts add to the SEO rules: (severity, explanation, suggested fix).
+MART_RULES: dict[str, tuple[str, str, str]] = {
+    "hard_to_read": (
+        "warning",
+        "The text is hard to read: long sentences and long words.",
+        "Split long sentences, prefer short everyday words, and use lists for steps.",
+    ),
+    "keywords_not_in_body": (
+        "notice",
+        "Many declared keywords never appear in the text, so the page is unlikely to rank for them.",
+        "Cover the missing keywords in the answer, or drop the ones the page is not about.",
+    ),
+    "exact_duplicate": (
+        "error",
+        "The page has the same text as another page, so search engines show only one of them.",
+        "Keep the canonical page; redirect this one to it or point a canonical link at it.",
+    ),
+    "near_duplicate": (
+        "warning",
+        "The page is a near copy of another page and competes with it in search results.",
+        "Merge the two pages, or rewrite this one so it answers a different question.",
+    ),
+}
+
+MART_TABLES = ("finding_rules", "page_findings", "page_quality", "subject_quality")
+_PARAMETER = re.compile(r"\$([a-z_]+)")
+_COMMENT = re.compile(r"--[^\n]*")
+_WEIGHTS_STATE_KEY = "quality_weights"
+
+
+def split_advice(text: str) -> tuple[str, str]:
+    """An SEO rule's text is 'What is wrong. What to do.': split at the first full stop."""
+    head, dot, tail = text.partition(". ")
+    return (head + "." if dot else head), tail.strip()
+
+
+def finding_rules_frame() -> pd.DataFrame:
+    rows = [(rule, SEVERITY[rule], *split_advice(text)) for rule, text in SEO_RULES.items()]
+    rows += [(rule, *advice) for rule, advice in MART_RULES.items()]
+    return pd.DataFrame(rows, columns=["rule", "severity", "explanation", "suggested_fix"])
+
+
+def _mart_sql(name: str) -> str:
+    return (resources.files("warehouse") / "marts" / f"{name}.sql").read_text("utf-8")
+
+
+def _run_mart(con: duckdb.DuckDBPyConnection, name: str, table: str, values: dict[str, Any]) -> None:
+    sql = _mart_sql(name)
+    code = _COMMENT.sub("", sql)  # comments may name parameters too
+    used = {key: values[key] for key in set(_PARAMETER.findall(code))}
+    con.execute(f"INSERT INTO {table} BY NAME {sql}", used)
+
+
+def rebuild_marts(
+    con: duckdb.DuckDBPyConnection, run_id: int, weights: QualityWeights | None = None
+) -> dict[str, int]:
+    """Rebuild every mart for `run_id` in one transaction; returns row counts per mart."""
+    weights = weights or QualityWeights()
+    values = {"run_id": run_id, **dataclasses.asdict(weights)}
+    with transaction(con):
+        for table in ("finding_rules", "page_findings", "page_quality"):
+            con.execute(f"DELETE FROM {table}")
+        con.execute("DELETE FROM subject_quality WHERE run_id = ?", [run_id])
+        insert_frame(con, "finding_rules", finding_rules_frame())
+        _run_mart(con, "page_findings", "page_findings", values)
+        _run_mart(con, "page_quality", "page_quality", values)
+        _run_mart(con, "subject_quality", "subject_quality", values)
+        con.execute(
+            "INSERT OR REPLACE INTO pipeline_state VALUES (?, ?)",
+            [_WEIGHTS_STATE_KEY, json.dumps(dataclasses.asdict(weights))],
+        )
+    counts = {}
+    for table in MART_TABLES:
+        where = f" WHERE run_id = {int(run_id)}" if table == "subject_quality" else ""
+        counts[table] = con.execute(f"SELECT count(*) FROM {table}{where}").fetchone()[0]
+    return counts
+
+
+# ---- readers for the reports -------------------------------------------------------------
+
+
+class MartsMissing(RuntimeError):
+    """The warehouse has no built marts yet (no completed run since the marts existed)."""
+
+
+def latest_mart_run(con: duckdb.DuckDBPyConnection) -> int:
+    """The run whose marts are current: the run_id stored in page_quality's build."""
+    try:
+        row = con.execute("SELECT max(run_id) FROM subject_quality").fetchone()
+    except duckdb.CatalogException:
+        row = None
+    if row is None or row[0] is None:
+        raise MartsMissing("the warehouse has no quality marts yet; run `content-audit run` first")
+    return int(row[0])
+
+
+def stored_weights(con: duckdb.DuckDBPyConnection) -> QualityWeights:
+    """The weights the current marts were built with (defaults if none were recorded)."""
+    row = con.execute("SELECT value FROM pipeline_state WHERE key = ?", [_WEIGHTS_STATE_KEY]).fetchone()
+    if row is None:
+        return QualityWeights()
+    known = {f.name for f in dataclasses.fields(QualityWeights)}
+    return QualityWeights(**{k: v for k, v in json.loads(row[0]).items() if k in known})
+
+
+def subject_quality(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+    """The subject_quality rows of one run, by subject_key."""
+    return con.execute("SELECT * FROM subject_quality WHERE run_id = ? ORDER BY subject_key", [run_id]).df()
+
+
+def page_quality(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every page_quality row, worst first within each subject."""
+    return con.execute("SELECT * FROM page_quality ORDER BY subject_key, priority_rank").df()
+
+
+def page_findings(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Findings with their plain-words explanation and fix, worst severity first:
+    subject_key, doc_key, title, url, rule, severity, detail, explanation, suggested_fix."""
+    return con.execute(
+        """
+        SELECT f.subject_key, f.doc_key, q.title, q.url, f.rule, f.severity, f.detail,
+               r.explanation, r.suggested_fix
+        FROM page_findings f
+        JOIN page_quality q USING (doc_key)
+        LEFT JOIN finding_rules r USING (rule)
+        ORDER BY f.subject_key, q.priority_rank,
+                 CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, f.rule
+        """
+    ).df()
+
+
+def duplicate_members(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Members of duplicate clusters of live pages: cluster_id, kind, cluster_size, doc_key,
+    subject_key, title, url, is_canonical, similarity (to the canonical page, when a pair
+    links them directly)."""
+    return con.execute(
+        """
+        SELECT c.cluster_id, c.kind, c.cluster_size, c.doc_key, q.subject_key, q.title, q.url,
+               c.is_canonical, p.similarity
+        FROM duplicate_clusters c
+        JOIN page_quality q USING (doc_key)
+        LEFT JOIN duplicate_pairs p
+          ON p.kind <> 'title'
+         AND p.doc_key_a = least(c.doc_key, c.cluster_id) AND p.doc_key_b = greatest(c.doc_key, c.cluster_id)
+        ORDER BY c.cluster_id, NOT c.is_canonical, c.doc_key
+        """
+    ).df()
+
+
+def cannibalisation_groups(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Pages sharing a main keyword: main_keyword_key, main_keyword, group_size, doc_key,
+    subject_key, title, url."""
+    return con.execute(
+        """
+        SELECT k.main_keyword_key, k.main_keyword, k.group_size, k.doc_key, q.subject_key, q.title, q.url
+        FROM keyword_cannibalisation k JOIN page_quality q USING (doc_key)
+        ORDER BY k.group_size DESC, k.main_keyword_key, k.doc_key
+        """
+    ).df()
+
+
+def page_changes(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+    """Pages added, changed or deleted in the run: subject_key, doc_key, url, change."""
+    return con.execute(
+        """
+        SELECT subject_key, doc_key, url,
+               CASE WHEN deleted_run = $run THEN 'deleted'
+                    WHEN first_seen_run = $run THEN 'added' ELSE 'changed' END AS change
+        FROM documents
+        WHERE deleted_run = $run OR (deleted_run IS NULL AND last_changed_run = $run)
+        ORDER BY subject_key, change, doc_key
+        """,
+        {"run": run_id},
+    ).df()
+
+
+def quarantined_files(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+    """Files the run could not ingest: path, error_kind, message, kept_previous_version."""
+    return con.execute(
+        "SELECT path, error_kind, message, kept_previous_version FROM ingest_errors "
+        "WHERE run_id = ? ORDER BY path",
+        [run_id],
+    ).df()
+
+
+# ---- Parquet exports ---------------------------------------------------------------------
+
+EXPORTS: dict[str, str] = {
+    "page_quality": "SELECT * FROM page_quality",
+    "subject_quality": "SELECT * FROM subject_quality",
+    "page_findings": "SELECT * FROM page_findings",
+    "finding_rules": "SELECT * FROM finding_rules",
+    "documents": "SELECT * EXCLUDE (body_markdown, body_text) FROM documents",
+    "readability": "SELECT * FROM readability",
+    "keyword_coverage": "SELECT * FROM keyword_coverage",
+    "page_keywords": "SELECT * FROM page_keywords",
+    "seo_findings": "SELECT * FROM seo_findings",
+    "duplicate_pairs": "SELECT * FROM duplicate_pairs",
+    "duplicate_clusters": "SELECT * FROM duplicate_clusters",
+    "keyword_cannibalisation": "SELECT * FROM keyword_cannibalisation",
+}
+
+
+def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Path]:
+    """Write each export to FOLDER/<name>.parquet (via a temp name, then renamed, so a
+    notebook never reads half a file). Parquet support is built into DuckDB: no download."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, query in EXPORTS.items():
+        target = folder / f"{name}.parquet"
+        partial = folder / f".{name}.parquet.partial"
+        literal = "'" + str(partial).replace("'", "''") + "'"
+        con.execute(f"COPY ({query}) TO {literal} (FORMAT parquet, COMPRESSION zstd)")
+        partial.replace(target)
+        written.append(target)
+    return written

@@ -1,0 +1,68 @@
+-- page_quality: one row per live document with its key numbers and a 0-100 quality score.
+-- quality_score = 100 x weighted mean of four components, each 0..1 (weights and bounds:
+-- warehouse.marts.QualityWeights):
+--   readability: Flesch reading ease mapped linearly from $readability_zero_at (0) to $readable_from (1)
+--   keywords:    share of declared keywords found in the body (0 when none declared)
+--   seo:         1 - ($error_penalty x errors + $warning_penalty x warnings + $notice_penalty x notices), floored at 0
+--   uniqueness:  1 unless the page duplicates another page: exact copy 0, near copy $near_duplicate_uniqueness
+WITH live AS (
+    SELECT doc_key, subject_key, subject, title, url, first_seen_run, last_changed_run
+    FROM documents WHERE deleted_run IS NULL
+),
+seo AS (
+    SELECT doc_key,
+           count(*) FILTER (WHERE severity = 'error') AS seo_errors,
+           count(*) FILTER (WHERE severity = 'warning') AS seo_warnings,
+           count(*) FILTER (WHERE severity = 'notice') AS seo_notices
+    FROM seo_findings GROUP BY doc_key
+),
+issues AS (
+    SELECT doc_key, count(*) AS finding_count,
+           list(rule ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, rule)
+               AS rules
+    FROM page_findings GROUP BY doc_key
+),
+joined AS (
+    SELECT l.*, r.word_count, r.sentence_count, r.flesch_reading_ease, r.flesch_kincaid_grade,
+           r.gunning_fog, r.long_sentence_share, r.reading_time_s,
+           k.keywords_declared, k.keywords_in_body, k.keyword_coverage_ratio, k.main_keyword,
+           k.keyword_stuffing,
+           coalesce(s.seo_errors, 0) AS seo_errors, coalesce(s.seo_warnings, 0) AS seo_warnings,
+           coalesce(s.seo_notices, 0) AS seo_notices,
+           c.cluster_id AS duplicate_cluster_id, c.kind AS duplicate_kind,
+           c.cluster_size AS duplicate_cluster_size, c.is_canonical,
+           coalesce(NOT c.is_canonical, false) AS is_duplicate,
+           coalesce(i.finding_count, 0) AS finding_count,
+           coalesce(i.rules[1:3], []::VARCHAR[]) AS top_issues
+    FROM live l
+    LEFT JOIN readability r USING (doc_key)
+    LEFT JOIN page_keywords k USING (doc_key)
+    LEFT JOIN seo s USING (doc_key)
+    LEFT JOIN duplicate_clusters c USING (doc_key)
+    LEFT JOIN issues i USING (doc_key)
+),
+components AS (
+    SELECT *,
+           coalesce(least(greatest((flesch_reading_ease - $readability_zero_at)
+                                   / ($readable_from - $readability_zero_at), 0), 1), 0)
+               AS readability_component,
+           coalesce(keyword_coverage_ratio, 0) AS keyword_component,
+           greatest(1 - ($error_penalty * seo_errors + $warning_penalty * seo_warnings
+                         + $notice_penalty * seo_notices), 0) AS seo_component,
+           CASE WHEN NOT is_duplicate THEN 1.0
+                WHEN duplicate_kind = 'exact' THEN 0.0
+                ELSE $near_duplicate_uniqueness END AS uniqueness_component
+    FROM joined
+),
+scored AS (
+    SELECT *,
+           round(100 * ($readability_weight * readability_component + $keyword_weight * keyword_component
+                        + $seo_weight * seo_component + $uniqueness_weight * uniqueness_component)
+                 / ($readability_weight + $keyword_weight + $seo_weight + $uniqueness_weight), 1)
+               AS quality_score
+    FROM components
+)
+SELECT $run_id AS run_id, *,
+       row_number() OVER (PARTITION BY subject_key ORDER BY quality_score, finding_count DESC, doc_key)
+           AS priority_rank
+FROM scored
