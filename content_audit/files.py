@@ -125,6 +125,10 @@ def read_files(root: Path, entries: Iterable[FileEntry], max_file_bytes: int) ->
                     )
                 with os.fdopen(fd, "rb", closefd=False) as handle:
                     data = handle.read(max_file_bytes + 1)
+                if len(data) > max_file_bytes:  # grew after fstat: never parse a cut-off file
+                    raise DocumentError(
+                        "too_large", f"file grew past the limit of {max_file_bytes:,} bytes while read"
+                    )
                 size, mtime = info.st_size, info.st_mtime_ns
             finally:
                 os.close(fd)

@@ -10,6 +10,7 @@ import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from content_audit.faults import maybe_die
 from content_audit.runner import default_task_runner, log_task_runner
 from content_audit.settings import Settings, analysis_settings, load_settings
 from flows.publish import publish
@@ -56,6 +57,7 @@ def content_audit(
         log_task_runner(settings)
         ingest(run, settings, full_refresh)
         analyse(run, settings, full_refresh)
+        maybe_die("publish")
         publish(run, settings)
     return run.summary
 
@@ -86,6 +88,7 @@ def ingest(run: RunSession, settings: Settings, full_refresh: bool) -> None:
     )
     for n, batch in enumerate(stream_results(parse_batch.submit, arguments, settings.runner.in_flight), 1):
         counts = load_ingest_batch(run.con, run.run_id, n, batch)
+        maybe_die(f"ingest-batch-{n}")
         logger.info("Ingest batch %d/%d: %s", n, len(batches), counts)
     present = [*files["doc_key"], *skipped["path"]]
     gone = documents_table.mark_deleted(run.con, run.run_id, present)
@@ -107,6 +110,7 @@ def analyse(run: RunSession, settings: Settings, full_refresh: bool) -> None:
     arguments = ((n, frame, page_settings) for n, frame in enumerate(frames, start=1))
     for n, result in enumerate(stream_results(analyse_batch.submit, arguments, settings.runner.in_flight), 1):
         load_page_analysis(run.con, run.run_id, result)
+        maybe_die(f"analyse-batch-{n}")
         logger.info("Analyse batch %d/%d loaded", n, len(key_batches))
     store_analysis_fingerprint(run.con, page_settings)
     analyse_site(run, page_settings, changed=None if everything else stale)

@@ -117,8 +117,18 @@ def lookup(front_matter: Mapping[str, Any], path: str) -> Any:
     if path in front_matter:
         return front_matter[path]
     node: Any = front_matter
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
+    parts = path.split(".")
+    for depth, part in enumerate(parts):
+        if node is None:
+            return None
+        if not isinstance(node, Mapping):
+            # `seo: "text"` where seo.title is expected: the value is there, in the wrong
+            # shape; reading it as missing would drop it silently.
+            parent = ".".join(parts[:depth])
+            raise DocumentError(
+                "wrong_type", f"field {parent!r} must be a mapping (for {path!r}), found {_type_name(node)}"
+            )
+        if part not in node:
             return None
         node = node[part]
     return node
@@ -178,7 +188,9 @@ def _coerce(column: str, value: Any, source: str | None) -> Any:
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", bool: "true/false"}.get(type(value), type(value).__name__)
+    return {dict: "a mapping", list: "a list", bool: "true/false", str: "text"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _as_date(value: Any) -> dt.date | None:

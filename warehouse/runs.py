@@ -8,6 +8,7 @@ import socket
 import duckdb
 import pandas as pd
 
+from content_audit.faults import maybe_die
 from warehouse.store import transaction
 
 
@@ -48,6 +49,7 @@ def record_batch(con: duckdb.DuckDBPyConnection, run_id: int, batch_no: int, cou
             counts["files_quarantined"],
         ],
     )
+    maybe_die(f"ingest-batch-{batch_no}-uncommitted")  # crash-safety test seam
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: int, status: str, message: str | None = None) -> None:
