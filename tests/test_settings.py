@@ -1,0 +1,54 @@
+"""One settings object: defaults < TOML < command line, with clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from content_audit.settings import IngestSettings, RunnerSettings, analysis_settings, load_settings
+from transforms.analysis import AnalysisSettings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_example_config_documents_the_real_defaults() -> None:
+    settings = load_settings(REPO / "content-audit.example.toml")
+    assert settings.ingest == IngestSettings()
+    assert settings.runner == RunnerSettings()
+    assert analysis_settings(settings) == AnalysisSettings()
+
+
+def test_command_line_wins_over_toml(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[paths]\ncontent = "pages"\nwarehouse = "w.duckdb"\n[runner]\nworkers = 3\n'
+        "[seo]\nthin_content_words = 150\n[seo.subjects.maths]\nthin_content_words = 50\n"
+        '[duplicates]\npreset = "loose"\n'
+    )
+    settings = load_settings(config, warehouse="cli.duckdb", workers=None)
+    assert settings.content_dir == tmp_path / "pages"  # relative to the TOML file
+    assert settings.warehouse == Path("cli.duckdb")
+    assert settings.runner.workers == 3
+    page = analysis_settings(settings)
+    assert page.seo.thin_content_words == 150 and page.seo_by_subject["maths"]["thin_content_words"] == 50
+    assert (
+        page.duplicates.shingle_size != AnalysisSettings().duplicates.shingle_size
+        or page.duplicates.threshold != AnalysisSettings().duplicates.threshold
+    )
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[ingest]\nbatch_sise = 10\n", "unknown keys"),
+        ("[runner]\ntask_runner = 'gpu'\n", "task_runner must be one of"),
+        ("[ingest]\nprofile = 'wordpress'\n", "unknown front-matter profile"),
+        ("[seo]\nthin_content_wrds = 1\n", "unknown keys"),
+    ],
+)
+def test_bad_settings_fail_before_the_run(tmp_path: Path, toml: str, message: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(toml)
+    with pytest.raises(ValueError, match=message):
+        analysis_settings(load_settings(config))
