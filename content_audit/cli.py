@@ -58,9 +58,12 @@ def run(
 ) -> None:
     """Run the whole pipeline once: ingest, analyse, publish."""
     from content_audit.runner import run_pipeline
-    from warehouse.lock import WarehouseLocked
+    from content_audit.settings import load_settings
+    from warehouse.lock import WarehouseLock, WarehouseLocked
 
     try:
+        # Fail in a second, not after Prefect has started, when another run holds the file.
+        WarehouseLock(load_settings(config, warehouse=warehouse).warehouse).check_free()
         summary = run_pipeline(
             content=content,
             warehouse=warehouse,
