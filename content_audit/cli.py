@@ -142,6 +142,29 @@ def serve(
         raise typer.Exit(code=2) from None
 
 
+@app.command()
+def report(
+    warehouse: WarehouseOption = None,
+    out: OutOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Rebuild the HTML/CSV reports and Parquet exports from the warehouse alone (read-only)."""
+    from content_audit.settings import load_settings
+    from reports.build import build_reports
+    from warehouse.marts import export_parquet
+    from warehouse.session import open_read_only
+
+    try:
+        settings = load_settings(config, warehouse=warehouse, out_dir=out)
+        with open_read_only(settings.warehouse) as con:
+            files = build_reports(con, settings.out_dir)
+            export_parquet(con, settings.out_dir / "exports")
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        console.print(f"[bold red]content-audit:[/] {error}")
+        raise typer.Exit(code=2) from None
+    Console().print(f"Report: {files.index} ({len(files.subject_pages)} subjects)")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     logging.captureWarnings(True)
     app()
