@@ -2,11 +2,119 @@
 
 from __future__ import annotations
 
-from prefect import get_run_logger
+from pathlib import Path
 
-from content_audit.settings import Settings
+import pandas as pd
+from prefect import get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from content_audit.settings import Settings, build_dataclass
+from reports.build import build_reports
+from reports.paths import artifact_key
+from warehouse.marts import QualityWeights, export_parquet, rebuild_marts, subject_quality
 from warehouse.session import RunSession
 
+SUMMARY_COLUMNS = [
+    "subject_key",
+    "subject",
+    "pages",
+    "quality_score",
+    "quality_score_delta",
+    "median_flesch_reading_ease",
+    "keyword_coverage_ratio",
+    "duplicate_share",
+    "seo_findings",
+    "pages_added",
+    "pages_changed",
+    "pages_deleted",
+]
 
-def publish(run: RunSession, settings: Settings) -> None:
-    get_run_logger().info("Publish: reports go to %s", settings.out_dir)
+
+def publish(run: RunSession, settings: Settings) -> Path:
+    """Returns the path of the report's index.html."""
+    logger = get_run_logger()
+    weights = build_dataclass(QualityWeights, settings.section("quality"), "quality")
+    counts = rebuild_marts(run.con, run.run_id, weights)
+    exports = export_parquet(run.con, settings.out_dir / "exports")
+    files = build_reports(run.con, settings.out_dir, run.run_id)
+    logger.info(
+        "Publish: marts %s, %d Parquet exports, %d subject reports; open %s",
+        counts,
+        len(exports),
+        len(files.subject_pages),
+        files.index,
+    )
+    post_artifacts(subject_quality(run.con, run.run_id), run.run_id, files.index)
+    return files.index
+
+
+def _cell(value: object, digits: int = 3) -> object:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return round(value, digits) if isinstance(value, float) else value
+
+
+def post_artifacts(subjects: pd.DataFrame, run_id: int, index: Path) -> None:
+    """One markdown and one table artifact for the run, and one markdown artifact per
+    subject (key `subject-<slug>`, so each subject's history lines up across runs)."""
+    rows = [
+        {column: _cell(value) for column, value in row.items()}
+        for row in subjects[SUMMARY_COLUMNS].to_dict("records")
+    ]
+    pages = int(subjects["pages"].sum())
+    worst = sorted((r for r in rows if r["quality_score"] is not None), key=lambda r: r["quality_score"])[:5]
+    lines = [
+        f"# Content quality, run {run_id}",
+        "",
+        f"{len(rows)} subjects, {pages:,} pages; "
+        f"{int(subjects['pages_added'].sum()):,} added, {int(subjects['pages_changed'].sum()):,} changed, "
+        f"{int(subjects['pages_deleted'].sum()):,} deleted.",
+        "",
+        f"Report: `{index.resolve()}`",
+        "",
+        "| Lowest-scoring subjects | Quality score | Pages |",
+        "|---|---:|---:|",
+        *(
+            f"| {_md(r['subject'] or r['subject_key'])} | {r['quality_score']} | {r['pages']:,} |"
+            for r in worst
+        ),
+    ]
+    create_markdown_artifact(
+        markdown="\n".join(lines), key="content-quality-summary", description=f"Run {run_id} summary"
+    )
+    create_table_artifact(table=rows, key="content-quality-subjects", description=f"Run {run_id} subjects")
+    for row in rows:
+        create_markdown_artifact(
+            markdown=_subject_markdown(row, run_id),
+            key=artifact_key("subject", row["subject_key"]),
+            description=f"{row['subject'] or row['subject_key']}: run {run_id}",
+        )
+
+
+def _md(text: object) -> str:
+    """Content in a markdown table cell: no pipes, no markup, no line breaks."""
+    cleaned = str(text).replace("\n", " ").replace("|", "/")
+    return "".join("\\" + ch if ch in "\\`*_{}[]<>#!" else ch for ch in cleaned)
+
+
+def _subject_markdown(row: dict, run_id: int) -> str:
+    delta = row["quality_score_delta"]
+    change = "" if delta is None else f" ({delta:+.1f} since the previous run)"
+    coverage = row["keyword_coverage_ratio"]
+    share = row["duplicate_share"]
+    return "\n".join(
+        [
+            f"# {_md(row['subject'] or row['subject_key'])}, run {run_id}",
+            "",
+            "| Measure | Value |",
+            "|---|---:|",
+            f"| Pages | {row['pages']:,} |",
+            f"| Quality score | {row['quality_score']}{change} |",
+            f"| Median readability | {row['median_flesch_reading_ease']} |",
+            f"| Keyword coverage | {'' if coverage is None else f'{100 * coverage:.1f}%'} |",
+            f"| Duplicate share | {'' if share is None else f'{100 * share:.1f}%'} |",
+            f"| SEO findings | {row['seo_findings']:,} |",
+            f"| Added / changed / deleted | {row['pages_added']} / {row['pages_changed']} / "
+            f"{row['pages_deleted']} |",
+        ]
+    )

@@ -209,12 +209,12 @@ def page_findings(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def duplicate_members(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Members of duplicate clusters of live pages: cluster_id, kind, cluster_size, doc_key,
-    subject_key, title, url, is_canonical, similarity (to the canonical page, when a pair
+    subject_key, title, url, priority_rank, is_canonical, similarity (to the canonical page, when a pair
     links them directly)."""
     return con.execute(
         """
         SELECT c.cluster_id, c.kind, c.cluster_size, c.doc_key, q.subject_key, q.title, q.url,
-               c.is_canonical, p.similarity
+               q.priority_rank, c.is_canonical, p.similarity
         FROM duplicate_clusters c
         JOIN page_quality q USING (doc_key)
         LEFT JOIN duplicate_pairs p
@@ -227,10 +227,11 @@ def duplicate_members(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def cannibalisation_groups(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Pages sharing a main keyword: main_keyword_key, main_keyword, group_size, doc_key,
-    subject_key, title, url."""
+    subject_key, title, url, priority_rank."""
     return con.execute(
         """
-        SELECT k.main_keyword_key, k.main_keyword, k.group_size, k.doc_key, q.subject_key, q.title, q.url
+        SELECT k.main_keyword_key, k.main_keyword, k.group_size, k.doc_key, q.subject_key, q.title, q.url,
+               q.priority_rank
         FROM keyword_cannibalisation k JOIN page_quality q USING (doc_key)
         ORDER BY k.group_size DESC, k.main_keyword_key, k.doc_key
         """
