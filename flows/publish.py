@@ -11,7 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from content_audit.settings import Settings, build_dataclass
 from reports.build import build_reports
 from reports.paths import artifact_key
-from warehouse.marts import QualityWeights, export_parquet, rebuild_marts, subject_quality
+from warehouse.marts import QualityWeights, export_parquet, read_subject_quality, rebuild_marts
 from warehouse.session import RunSession
 
 SUMMARY_COLUMNS = [
@@ -44,7 +44,7 @@ def publish(run: RunSession, settings: Settings) -> Path:
         len(files.subject_pages),
         files.index,
     )
-    post_artifacts(subject_quality(run.con, run.run_id), run.run_id, files.index)
+    post_artifacts(read_subject_quality(run.con, run.run_id), run.run_id, files.index)
     return files.index
 
 

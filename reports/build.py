@@ -138,9 +138,9 @@ def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None 
     """Write every report file under OUT from the marts of `run_id` (default: the latest)."""
     out = Path(out)
     run_id = marts.latest_mart_run(con) if run_id is None else run_id
-    subjects = marts.subject_quality(con, run_id)
-    pages = marts.page_quality(con)
-    findings = marts.page_findings(con)
+    subjects = marts.read_subject_quality(con, run_id)
+    pages = marts.read_page_quality(con)
+    findings = marts.read_page_findings(con)
     clusters = marts.duplicate_members(con)
     cannibal = marts.cannibalisation_groups(con)
     changes = marts.page_changes(con, run_id)

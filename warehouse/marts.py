@@ -162,11 +162,11 @@ class MartsMissing(RuntimeError):
 
 
 def latest_mart_run(con: duckdb.DuckDBPyConnection) -> int:
-    """The run whose marts are current: the run_id stored in page_quality's build."""
-    try:
-        row = con.execute("SELECT max(run_id) FROM subject_quality").fetchone()
-    except duckdb.CatalogException:
-        row = None
+    """The latest run with subject_quality rows: the run the current marts were built for."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'subject_quality'"
+    ).fetchone()[0]
+    row = con.execute("SELECT max(run_id) FROM subject_quality").fetchone() if exists else None
     if row is None or row[0] is None:
         raise MartsMissing("the warehouse has no quality marts yet; run `content-audit run` first")
     return int(row[0])
@@ -181,17 +181,17 @@ def stored_weights(con: duckdb.DuckDBPyConnection) -> QualityWeights:
     return QualityWeights(**{k: v for k, v in json.loads(row[0]).items() if k in known})
 
 
-def subject_quality(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+def read_subject_quality(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
     """The subject_quality rows of one run, by subject_key."""
     return con.execute("SELECT * FROM subject_quality WHERE run_id = ? ORDER BY subject_key", [run_id]).df()
 
 
-def page_quality(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def read_page_quality(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every page_quality row, worst first within each subject."""
     return con.execute("SELECT * FROM page_quality ORDER BY subject_key, priority_rank").df()
 
 
-def page_findings(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def read_page_findings(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Findings with their plain-words explanation and fix, worst severity first:
     subject_key, doc_key, title, url, rule, severity, detail, explanation, suggested_fix."""
     return con.execute(
