@@ -572,3 +572,17 @@ def test_powershell_help_pages_of_7_4_and_7_5_are_grouped() -> None:
         assert (
             set_jaccard(word_shingles(answers[old], 5), word_shingles(answers[new], 5)) < settings.threshold
         )
+
+
+def test_buckets_over_the_size_cap_are_skipped() -> None:
+    settings = DuplicateSettings()
+    text = " ".join(SENTENCES[:6])
+    con = stored_index({"a.md": text, "b.md": text, "c.md": text, "d.md": SENTENCES[40]}, settings)
+    for changed in (None, ["a.md"]):
+        assert duplicate_index.candidate_pairs(con, changed, max_bucket_size=2).empty
+        found = set(map(tuple, duplicate_index.candidate_pairs(con, changed, max_bucket_size=3).values))
+        assert found == (
+            {("a.md", "b.md"), ("a.md", "c.md"), ("b.md", "c.md")}
+            if changed is None
+            else {("a.md", "b.md"), ("a.md", "c.md")}
+        )

@@ -152,22 +152,21 @@ def candidate_pairs(
         """
         return con.execute(sql, {"max_bucket_size": max_bucket_size}).df()
     with _registered(con, _keys_table(changed_doc_keys)) as changed:
+        # One pass over minhash_bands: the join's matches per changed band row are its bucket.
         sql = f"""
             WITH changed_bands AS (
                 SELECT band, band_hash, doc_key FROM minhash_bands
                 WHERE doc_key IN (SELECT doc_key FROM {changed})
             ),
-            buckets AS (
-                SELECT band, band_hash FROM minhash_bands
-                SEMI JOIN changed_bands USING (band, band_hash)
-                GROUP BY band, band_hash HAVING count(*) BETWEEN 2 AND $max_bucket_size
+            matches AS (
+                SELECT c.doc_key AS changed_key, o.doc_key AS other_key,
+                       count(*) OVER (PARTITION BY c.doc_key, c.band) AS bucket_size
+                FROM changed_bands c JOIN minhash_bands o USING (band, band_hash)
             )
-            SELECT DISTINCT least(c.doc_key, o.doc_key) AS doc_key_a,
-                            greatest(c.doc_key, o.doc_key) AS doc_key_b
-            FROM changed_bands c
-            JOIN buckets USING (band, band_hash)
-            JOIN minhash_bands o USING (band, band_hash)
-            WHERE o.doc_key <> c.doc_key
+            SELECT DISTINCT least(changed_key, other_key) AS doc_key_a,
+                            greatest(changed_key, other_key) AS doc_key_b
+            FROM matches
+            WHERE changed_key <> other_key AND bucket_size <= $max_bucket_size
         """
         return con.execute(sql, {"max_bucket_size": max_bucket_size}).df()
 
