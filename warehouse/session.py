@@ -62,7 +62,9 @@ def open_read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         raise FileNotFoundError(f"warehouse {path} does not exist; run `content-audit run` first")
     try:
         con = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as error:
+    except (duckdb.IOException, duckdb.ConnectionException) as error:
+        # IOException: another process writes the file. ConnectionException: this process
+        # does (a report built inside the run), and DuckDB will not mix read-only in.
         raise RuntimeError(
             f"warehouse {path} is held by a running pipeline ({error}); read the Parquet exports "
             "in the report folder instead, or try again when the run has finished"
