@@ -1,0 +1,255 @@
+"""Marts on small hand-made warehouses: the quality formula, subject rows, history and
+deltas between runs, derived findings, and the subject page showing the mart's numbers."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from reports.build import build_reports
+from reports.formatting import number, percent
+from warehouse.marts import QualityWeights, latest_mart_run, rebuild_marts
+from warehouse.migrate import apply_migrations
+from warehouse.store import insert_frame
+
+# Four pages in two subjects (one spelled two ways). Expected scores by hand, default weights:
+#   a: readability (45-30)/30 = 0.5, keywords 0.5, seo 1 - 0.2 - 2 x 0.05 = 0.7, unique 1 -> 67.5
+#   b: readability 1 (FRE 70), keywords 0 (none declared), seo 1 - 0.5 = 0.5, exact copy 0 -> 37.5
+#   c: readability 0 (FRE 20), keywords 1, seo 1, near copy 0.5 -> 62.5
+#   d: readability 1 (FRE 60), keywords 1, seo 1, canonical 1 -> 100
+PAGES = pd.DataFrame(
+    {
+        "doc_key": ["s1/a.md", "s1/b.md", "s2/c.md", "s2/d.md"],
+        "subject": ["Subject One", "Subject One", "subject two", "Subject Two"],
+        "subject_key": ["subject-one", "subject-one", "subject-two", "subject-two"],
+        "title": ["A", "<script>document.title='pwned'</script>", "C", "D"],
+        "url": ["/a", "/b", "/c", "/d"],
+        "content_hash": ["ha", "hb", "hc", "hd"],
+    }
+)
+READABILITY = pd.DataFrame(
+    {
+        "doc_key": PAGES["doc_key"],
+        "flesch_reading_ease": [45.0, 70.0, 20.0, 60.0],
+        "word_count": [100, 200, 300, 400],
+    }
+)
+PAGE_KEYWORDS = pd.DataFrame(
+    {
+        "doc_key": PAGES["doc_key"],
+        "keywords_declared": [4, 0, 2, 2],
+        "keywords_in_body": [2, 0, 2, 2],
+        "keyword_coverage_ratio": [0.5, None, 1.0, 1.0],
+        "keywords_missing": [["x", "y"], [], [], []],
+        "keyword_stuffing": [False, False, False, False],
+    }
+)
+SEO = pd.DataFrame(
+    {
+        "doc_key": ["s1/a.md", "s1/a.md", "s1/a.md", "s1/b.md"],
+        "rule": [
+            "thin_content",
+            "seo_title_too_short",
+            "main_keyword_not_in_title",
+            "url_file_name_mismatch",
+        ],
+        "severity": ["warning", "notice", "notice", "error"],
+        "detail": ["thin", "short", "not in title", "mismatch"],
+        "scope": ["page"] * 4,
+    }
+)
+CLUSTERS = pd.DataFrame(
+    {
+        "cluster_id": ["s1/a.md", "s1/a.md", "s2/d.md", "s2/d.md"],
+        "doc_key": ["s1/a.md", "s2/c.md", "s2/d.md", "s1/b.md"],
+        "is_canonical": [True, False, True, False],
+        "kind": ["near", "near", "exact", "exact"],
+        "cluster_size": [2, 2, 2, 2],
+    }
+)
+EXPECTED_SCORES = {"s1/a.md": 67.5, "s1/b.md": 37.5, "s2/c.md": 62.5, "s2/d.md": 100.0}
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    apply_migrations(con)
+    insert_frame(con, "documents", PAGES, {"first_seen_run": 1, "last_changed_run": 1})
+    insert_frame(con, "readability", READABILITY)
+    insert_frame(con, "page_keywords", PAGE_KEYWORDS)
+    insert_frame(con, "seo_findings", SEO)
+    insert_frame(con, "duplicate_clusters", CLUSTERS)
+    yield con
+    con.close()
+
+
+def _scores(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    return dict(con.execute("SELECT doc_key, quality_score FROM page_quality").fetchall())
+
+
+def test_quality_score_follows_the_documented_formula(con: duckdb.DuckDBPyConnection) -> None:
+    rebuild_marts(con, 1)
+    assert _scores(con) == EXPECTED_SCORES
+    # Only readability counts: a 0.5, b 1, c 0, d 1.
+    only_readability = QualityWeights(keyword_weight=0, seo_weight=0, uniqueness_weight=0)
+    rebuild_marts(con, 1, only_readability)
+    assert _scores(con) == {"s1/a.md": 50.0, "s1/b.md": 100.0, "s2/c.md": 0.0, "s2/d.md": 100.0}
+
+
+def test_page_quality_ranks_and_lists_issues(con: duckdb.DuckDBPyConnection) -> None:
+    rebuild_marts(con, 1)
+    rows = con.execute(
+        "SELECT doc_key, priority_rank, top_issues, seo_errors, seo_warnings, seo_notices, is_duplicate "
+        "FROM page_quality ORDER BY doc_key"
+    ).fetchall()
+    by_key = {r[0]: r[1:] for r in rows}
+    assert by_key["s1/b.md"][0] == 1 and by_key["s1/a.md"][0] == 2  # lower score: fix first
+    # errors first: b has the url mismatch (SEO) and is an exact copy (derived)
+    assert by_key["s1/b.md"][1] == ["exact_duplicate", "url_file_name_mismatch"]
+    # warnings (by name) before notices, at most three
+    assert by_key["s1/a.md"][1] == ["hard_to_read", "thin_content", "main_keyword_not_in_title"]
+    assert by_key["s1/a.md"][2:5] == (0, 1, 2)
+    assert [by_key[k][5] for k in sorted(by_key)] == [False, True, True, False]
+    # a covers exactly half its keywords: not under the 0.5 bound, so no keywords finding
+    derived = set(con.execute("SELECT doc_key, rule FROM page_findings WHERE source <> 'seo'").fetchall())
+    assert derived == {
+        ("s1/a.md", "hard_to_read"),
+        ("s2/c.md", "hard_to_read"),
+        ("s1/b.md", "exact_duplicate"),
+        ("s2/c.md", "near_duplicate"),
+    }
+    rules = dict(con.execute("SELECT rule, suggested_fix FROM finding_rules").fetchall())
+    assert {"thin_content", "hard_to_read", "exact_duplicate"} <= set(rules)
+    assert all(rules.values())
+
+
+def test_subject_quality_aggregates_pages(con: duckdb.DuckDBPyConnection) -> None:
+    rebuild_marts(con, 1)
+    rows = con.execute("SELECT * FROM subject_quality WHERE run_id = 1 ORDER BY subject_key").df()
+    one, two = rows.to_dict("records")
+    assert one["subject"] == "Subject One" and one["pages"] == 2
+    assert one["median_flesch_reading_ease"] == pytest.approx(57.5)
+    assert one["keyword_coverage_ratio"] == pytest.approx(0.5)  # b declares none: left out
+    assert one["duplicate_pages"] == 1 and one["duplicate_share"] == pytest.approx(0.5)
+    assert (one["seo_errors"], one["seo_warnings"], one["seo_notices"], one["seo_findings"]) == (1, 1, 2, 4)
+    assert one["quality_score"] == pytest.approx((67.5 + 37.5) / 2)
+    assert two["quality_score"] == pytest.approx((62.5 + 100) / 2, abs=0.05)  # rounded to 0.1
+    assert two["subject"] in {"subject two", "Subject Two"}  # a tie: either spelling, but stable
+    assert (one["pages_added"], one["pages_changed"], one["pages_deleted"]) == (2, 0, 0)
+    assert pd.isna(one["previous_run_id"]) and pd.isna(one["quality_score_delta"])
+
+
+def test_subject_quality_keeps_history_and_deltas(con: duckdb.DuckDBPyConnection) -> None:
+    rebuild_marts(con, 1)
+    # Run 2: b deleted, c changed (now readable), e added to subject one.
+    con.execute("UPDATE documents SET deleted_run = 2 WHERE doc_key = 's1/b.md'")
+    con.execute("UPDATE documents SET last_changed_run = 2 WHERE doc_key = 's2/c.md'")
+    con.execute("UPDATE readability SET flesch_reading_ease = 60 WHERE doc_key = 's2/c.md'")
+    new = pd.DataFrame(
+        {
+            "doc_key": ["s1/e.md"],
+            "subject": ["Subject One"],
+            "subject_key": ["subject-one"],
+            "content_hash": ["he"],
+        }
+    )
+    insert_frame(con, "documents", new, {"first_seen_run": 2, "last_changed_run": 2})
+    rebuild_marts(con, 2)
+    rebuild_marts(con, 2)  # rebuilt, not appended
+    assert con.execute("SELECT run_id, count(*) FROM subject_quality GROUP BY 1 ORDER BY 1").fetchall() == [
+        (1, 2),
+        (2, 2),
+    ]
+    assert latest_mart_run(con) == 2
+    rows = {
+        r["subject_key"]: r
+        for r in con.execute("SELECT * FROM subject_quality WHERE run_id = 2").df().to_dict("records")
+    }
+    one, two = rows["subject-one"], rows["subject-two"]
+    assert (one["pages_added"], one["pages_changed"], one["pages_deleted"]) == (1, 0, 1)
+    assert (two["pages_added"], two["pages_changed"], two["pages_deleted"]) == (0, 1, 0)
+    assert one["previous_run_id"] == 1 and one["pages_delta"] == 0
+    # c's readability component went from 0 to 1: +25 on c, +12.5 on the subject's mean
+    assert two["quality_score_delta"] == pytest.approx(12.5)
+    assert two["median_flesch_reading_ease_delta"] == pytest.approx(20.0)
+    assert con.execute("SELECT count(*) FROM page_quality WHERE doc_key = 's1/b.md'").fetchone()[0] == 0
+
+
+class _Metrics(HTMLParser):
+    """data-metric / data-value pairs and the visible text of each metric element."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self.texts: dict[str, str] = {}
+        self._open: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if "data-metric" in found:
+            self._open = found["data-metric"]
+            self.values[self._open] = found.get("data-value") or ""
+            self.texts[self._open] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        self._open = None
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self.texts[self._open] += data
+
+
+def page_metrics(html: str) -> tuple[dict[str, str], dict[str, str]]:
+    parser = _Metrics()
+    parser.feed(html)
+    return parser.values, parser.texts
+
+
+SHOWN = {
+    "pages": lambda v: number(v),
+    "quality_score": lambda v: number(v, 1),
+    "median_flesch_reading_ease": lambda v: number(v, 1),
+    "median_word_count": lambda v: number(v),
+    "keyword_coverage_ratio": lambda v: percent(v, 1),
+    "duplicate_share": lambda v: percent(v, 1),
+    "seo_findings": number,
+    "seo_errors": number,
+    "seo_warnings": number,
+    "seo_notices": number,
+    "duplicate_pages": number,
+    "pages_added": number,
+    "pages_changed": number,
+    "pages_deleted": number,
+}
+
+
+def assert_page_matches_row(html: str, row: dict) -> None:
+    """Every metric on a subject page equals its subject_quality row, as value and as text."""
+    values, texts = page_metrics(html)
+    assert set(SHOWN) <= set(values), set(SHOWN) - set(values)
+    for name, shown in SHOWN.items():
+        expected = row[name]
+        if expected is None or pd.isna(expected):
+            assert values[name] == "", name
+        else:
+            assert float(values[name]) == pytest.approx(float(expected), abs=1e-9), name
+        assert texts[name].strip() == shown(None if pd.isna(expected) else expected), name
+
+
+def test_subject_page_shows_the_mart_numbers(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    rebuild_marts(con, 1)
+    files = build_reports(con, tmp_path / "report")
+    rows = con.execute("SELECT * FROM subject_quality WHERE run_id = 1").df().to_dict("records")
+    assert set(files.subject_pages) == {r["subject_key"] for r in rows}
+    for row in rows:
+        html = files.subject_pages[row["subject_key"]].read_text("utf-8")
+        assert_page_matches_row(html, row)
+    one = files.subject_pages["subject-one"].read_text("utf-8")
+    assert "<script>document.title" not in one
+    assert "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;" in one
+    assert re.search(r'href="subject-two\.html#doc-[0-9a-f]{16}"', one)  # cross-subject duplicate link
