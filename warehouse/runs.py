@@ -76,6 +76,24 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: int, status: str, message
         )
 
 
+def unfinished_site_analysis(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Documents scored by runs that died (or failed) after the last completed run.
+
+    Their page analysis committed batch by batch, so the next run does not see them as
+    stale, but the dead run never reached the site-wide step (duplicate pairs against
+    the other pages): that step must treat them as changed.
+    """
+    rows = con.execute(
+        """
+        SELECT doc_key FROM readability WHERE scored_run IN (
+            SELECT run_id FROM runs WHERE status IN ('abandoned', 'failed')
+              AND run_id > (SELECT coalesce(max(run_id), 0) FROM runs WHERE status = 'completed'))
+        ORDER BY doc_key
+        """
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def run_summary(con: duckdb.DuckDBPyConnection, run_id: int) -> dict:
     frame = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).df()
     return frame.iloc[0].to_dict() if not frame.empty else {}
