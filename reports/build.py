@@ -7,7 +7,6 @@ goes into <script type="application/json"> blocks escaped by charts.script_json.
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +27,6 @@ WORST_PAGES = 30  # pages listed with their findings on a subject page; the CSV 
 GROUP_PAGES = 12  # pages listed per duplicate cluster or cannibalisation group
 GROUPS = 25  # duplicate clusters / cannibalisation groups listed per subject
 CHANGES_LISTED = 40  # added/changed/deleted pages listed per subject
-CSV_COLUMNS = ["doc_key", "title", "url", "severity", "rule", "detail", "explanation", "suggested_fix"]
 
 
 @dataclass(frozen=True)
@@ -84,23 +82,12 @@ def write_assets(out: Path) -> Path:
     return target
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+def _subject_charts(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """values: the subject's page_distributions row (empty for a subject without pages)."""
 
-
-def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
-    """Findings for spreadsheets: text cells that a spreadsheet would run as a formula
-    (leading = + - @) get a leading apostrophe."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for row in rows:
-            cells = ["" if row[c] is None else str(row[c]) for c in CSV_COLUMNS]
-            writer.writerow(["'" + c if c.startswith(_FORMULA_START) else c for c in cells])
-
-
-def _subject_charts(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    def column(name: str) -> list[Any]:
-        return [page[name] for page in pages]
+    def column(name: str) -> Any:
+        found = values.get(name)
+        return [] if found is None else found
 
     specs = [
         (
@@ -128,10 +115,12 @@ def _subject_charts(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"id": f"chart-{name}", "json": charts.script_json(spec)} for name, spec in specs]
 
 
-def _groups(members: dict[Any, list[dict[str, Any]]], keys_of_subject: list[Any]) -> list[dict[str, Any]]:
-    """Groups (duplicate clusters or cannibalisation) holding a page of this subject."""
-    chosen = list(dict.fromkeys(keys_of_subject))[:GROUPS]
-    return [{"key": key, "rows": members[key][:GROUP_PAGES], "total": len(members[key])} for key in chosen]
+def _groups(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """One subject's group view rows (in order) as groups: key, member rows, full size."""
+    return [
+        {"key": value, "rows": members, "total": members[0]["members"]}
+        for value, members in _by(rows, key).items()
+    ]
 
 
 def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None = None) -> ReportFiles:
@@ -139,13 +128,15 @@ def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None 
     out = Path(out)
     run_id = marts.latest_mart_run(con) if run_id is None else run_id
     subjects = marts.read_subject_quality(con, run_id)
-    pages = marts.read_page_quality(con)
-    findings = marts.read_page_findings(con)
-    clusters = marts.duplicate_members(con)
-    cannibal = marts.cannibalisation_groups(con)
-    changes = marts.page_changes(con, run_id)
+    worst_pages = _by(_records(marts.read_page_quality(con, WORST_PAGES)), "subject_key")
+    worst_findings = _by(_records(marts.read_page_findings(con, WORST_PAGES)), "subject_key")
+    distributions = {r["subject_key"]: r for r in marts.page_distributions(con).to_dict("records")}
+    clusters = _by(_records(marts.group_views(con, "duplicate", GROUPS, GROUP_PAGES)), "viewer")
+    cannibal = _by(_records(marts.group_views(con, "cannibalisation", GROUPS, GROUP_PAGES)), "viewer")
+    changes = _by(_records(marts.page_changes(con, run_id, CHANGES_LISTED)), "subject_key")
     quarantined = marts.quarantined_files(con, run_id)
     weights = marts.stored_weights(con)
+    pages_total = con.execute("SELECT avg(quality_score) FROM page_quality").fetchone()[0]
 
     env = _environment()
     write_assets(out)
@@ -160,38 +151,23 @@ def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None 
         "links": links,
         "worst_limit": WORST_PAGES,
     }
-    page_rows, finding_rows = _records(pages), _records(findings)
-    cluster_rows, cannibal_rows = _records(clusters), _records(cannibal)
-    pages_by, findings_by = _by(page_rows, "subject_key"), _by(finding_rows, "subject_key")
-    changes_by = _by(_records(changes), "subject_key")
-    clusters_by, cannibal_by = _by(cluster_rows, "cluster_id"), _by(cannibal_rows, "main_keyword_key")
-    subject_clusters = {k: [r["cluster_id"] for r in v] for k, v in _by(cluster_rows, "subject_key").items()}
-    subject_cannibal = {
-        k: [r["main_keyword_key"] for r in v] for k, v in _by(cannibal_rows, "subject_key").items()
-    }
     subject_template = env.get_template("subject.html.j2")
     html_files, csv_files = {}, {}
     for subject in _records(subjects):
         key = subject["subject_key"]
-        subject_pages = pages_by.get(key, [])
-        subject_findings = findings_by.get(key, [])
-        worst = subject_pages[:WORST_PAGES]
-        worst_keys = {page["doc_key"] for page in worst}
-        by_doc = _by([f for f in subject_findings if f["doc_key"] in worst_keys], "doc_key")
         csv_path = folder / f"{stems[key]}.csv"
-        _write_csv(subject_findings, csv_path)
+        marts.export_findings_csv(con, key, csv_path)
+        by_doc = _by(worst_findings.get(key, []), "doc_key")
         html = subject_template.render(
             **context,
             subject=subject,
             csv_name=csv_path.name,
-            charts=_subject_charts(subject_pages),
-            worst=[dict(page, findings=by_doc.get(page["doc_key"], [])) for page in worst],
-            finding_count=len(subject_findings),
-            clusters=_groups(clusters_by, subject_clusters.get(key, [])),
-            cannibalisation=_groups(cannibal_by, subject_cannibal.get(key, [])),
-            changes={
-                kind: rows[:CHANGES_LISTED] for kind, rows in _by(changes_by.get(key, []), "change").items()
-            },
+            charts=_subject_charts(distributions.get(key, {})),
+            worst=[dict(page, findings=by_doc.get(page["doc_key"], [])) for page in worst_pages.get(key, [])],
+            finding_count=int(distributions.get(key, {}).get("finding_count") or 0),
+            clusters=_groups(clusters.get(key, []), "cluster_id"),
+            cannibalisation=_groups(cannibal.get(key, []), "main_keyword_key"),
+            changes=_by(changes.get(key, []), "change"),
         )
         html_path = folder / f"{stems[key]}.html"
         html_path.write_text(html, "utf-8")
@@ -202,7 +178,7 @@ def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None 
         "changed": int(subjects["pages_changed"].sum()),
         "deleted": int(subjects["pages_deleted"].sum()),
         "quarantined": len(quarantined),
-        "score": _mean_score(pages),
+        "score": None if pages_total is None else round(float(pages_total), 1),
     }
     index = out / "index.html"
     index.write_text(
@@ -216,8 +192,3 @@ def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None 
         "utf-8",
     )
     return ReportFiles(index, html_files, csv_files)
-
-
-def _mean_score(pages: pd.DataFrame) -> float | None:
-    value = pages["quality_score"].mean() if len(pages) else None
-    return None if value is None or math.isnan(value) else round(float(value), 1)

@@ -186,60 +186,83 @@ def read_subject_quality(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.Data
     return con.execute("SELECT * FROM subject_quality WHERE run_id = ? ORDER BY subject_key", [run_id]).df()
 
 
-def read_page_quality(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every page_quality row, worst first within each subject."""
-    return con.execute("SELECT * FROM page_quality ORDER BY subject_key, priority_rank").df()
+def read_page_quality(con: duckdb.DuckDBPyConnection, worst_per_subject: int | None = None) -> pd.DataFrame:
+    """page_quality rows, worst first within each subject (only the worst N per subject
+    when `worst_per_subject` is given)."""
+    where = "" if worst_per_subject is None else f"WHERE priority_rank <= {int(worst_per_subject)}"
+    return con.execute(f"SELECT * FROM page_quality {where} ORDER BY subject_key, priority_rank").df()
 
 
-def read_page_findings(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Findings with their plain-words explanation and fix, worst severity first:
+_FINDINGS_SQL = """
+    SELECT f.subject_key, f.doc_key, q.title, q.url, f.rule, f.severity, f.detail,
+           r.explanation, r.suggested_fix
+    FROM page_findings f
+    JOIN page_quality q USING (doc_key)
+    LEFT JOIN finding_rules r USING (rule)
+"""
+_FINDINGS_ORDER = """
+    ORDER BY f.subject_key, q.priority_rank,
+             CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, f.rule
+"""
+FINDINGS_CSV_COLUMNS = (
+    "doc_key",
+    "title",
+    "url",
+    "severity",
+    "rule",
+    "detail",
+    "explanation",
+    "suggested_fix",
+)
+# A spreadsheet runs a cell starting with = + - @ (or tab, CR) as a formula: prefix an apostrophe.
+_CSV_CELL = "CASE WHEN regexp_matches({c}, '^[=+@\\t\\r-]') THEN chr(39) || {c} ELSE {c} END AS {c}"
+
+
+def read_page_findings(con: duckdb.DuckDBPyConnection, worst_per_subject: int | None = None) -> pd.DataFrame:
+    """Findings with their plain-words explanation and fix, worst page and severity first:
     subject_key, doc_key, title, url, rule, severity, detail, explanation, suggested_fix."""
+    where = "" if worst_per_subject is None else f"WHERE q.priority_rank <= {int(worst_per_subject)}"
+    return con.execute(f"{_FINDINGS_SQL} {where} {_FINDINGS_ORDER}").df()
+
+
+def export_findings_csv(con: duckdb.DuckDBPyConnection, subject_key: str, path: Path) -> None:
+    """All findings of one subject as CSV (FINDINGS_CSV_COLUMNS), worst page first."""
+    cells = ", ".join(_CSV_CELL.format(c=c) for c in FINDINGS_CSV_COLUMNS)
+    literal = "'" + str(path).replace("'", "''") + "'"
+    query = f"SELECT {cells} FROM ({_FINDINGS_SQL} WHERE f.subject_key = $subject {_FINDINGS_ORDER})"
+    con.execute(f"COPY ({query}) TO {literal} (FORMAT csv, HEADER)", {"subject": subject_key})
+
+
+def page_distributions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per subject, the values the report's charts show, as lists (NULLs kept), and the
+    number of findings: subject_key, flesch_reading_ease, word_count, keyword_coverage_ratio,
+    finding_count."""
     return con.execute(
         """
-        SELECT f.subject_key, f.doc_key, q.title, q.url, f.rule, f.severity, f.detail,
-               r.explanation, r.suggested_fix
-        FROM page_findings f
-        JOIN page_quality q USING (doc_key)
-        LEFT JOIN finding_rules r USING (rule)
-        ORDER BY f.subject_key, q.priority_rank,
-                 CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, f.rule
+        SELECT subject_key, list(flesch_reading_ease) AS flesch_reading_ease,
+               list(word_count) AS word_count, list(keyword_coverage_ratio) AS keyword_coverage_ratio,
+               any_value(f.findings) AS finding_count
+        FROM page_quality
+        LEFT JOIN (SELECT subject_key, count(*) AS findings FROM page_findings GROUP BY ALL) f
+            USING (subject_key)
+        GROUP BY subject_key
         """
     ).df()
 
 
-def duplicate_members(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Members of duplicate clusters of live pages: cluster_id, kind, cluster_size, doc_key,
-    subject_key, title, url, priority_rank, is_canonical, similarity (to the canonical page, when a pair
-    links them directly)."""
-    return con.execute(
-        """
-        SELECT c.cluster_id, c.kind, c.cluster_size, c.doc_key, q.subject_key, q.title, q.url,
-               q.priority_rank, c.is_canonical, p.similarity
-        FROM duplicate_clusters c
-        JOIN page_quality q USING (doc_key)
-        LEFT JOIN duplicate_pairs p
-          ON p.kind <> 'title'
-         AND p.doc_key_a = least(c.doc_key, c.cluster_id) AND p.doc_key_b = greatest(c.doc_key, c.cluster_id)
-        ORDER BY c.cluster_id, NOT c.is_canonical, c.doc_key
-        """
-    ).df()
+def group_views(con: duckdb.DuckDBPyConnection, kind: str, groups: int, pages: int) -> pd.DataFrame:
+    """What each subject's report lists of duplicate clusters (kind 'duplicate') or keyword
+    cannibalisation groups (kind 'cannibalisation'): one row per (viewer subject, group,
+    member), at most `groups` groups per subject and `pages` members per group; `members`
+    is the group's full size. Columns: see warehouse/marts/<kind>_groups.sql."""
+    if kind not in ("duplicate", "cannibalisation"):
+        raise ValueError(f"unknown group kind {kind!r}")
+    return con.execute(_mart_sql(f"{kind}_groups"), {"groups": groups, "pages": pages}).df()
 
 
-def cannibalisation_groups(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Pages sharing a main keyword: main_keyword_key, main_keyword, group_size, doc_key,
-    subject_key, title, url, priority_rank."""
-    return con.execute(
-        """
-        SELECT k.main_keyword_key, k.main_keyword, k.group_size, k.doc_key, q.subject_key, q.title, q.url,
-               q.priority_rank
-        FROM keyword_cannibalisation k JOIN page_quality q USING (doc_key)
-        ORDER BY k.group_size DESC, k.main_keyword_key, k.doc_key
-        """
-    ).df()
-
-
-def page_changes(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
-    """Pages added, changed or deleted in the run: subject_key, doc_key, url, change."""
+def page_changes(con: duckdb.DuckDBPyConnection, run_id: int, per_subject: int = 1_000_000) -> pd.DataFrame:
+    """Pages added, changed or deleted in the run: subject_key, doc_key, url, change; at
+    most `per_subject` of each kind of change per subject."""
     return con.execute(
         """
         SELECT subject_key, doc_key, url,
@@ -247,9 +270,10 @@ def page_changes(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
                     WHEN first_seen_run = $run THEN 'added' ELSE 'changed' END AS change
         FROM documents
         WHERE deleted_run = $run OR (deleted_run IS NULL AND last_changed_run = $run)
+        QUALIFY row_number() OVER (PARTITION BY subject_key, change ORDER BY doc_key) <= $limit
         ORDER BY subject_key, change, doc_key
         """,
-        {"run": run_id},
+        {"run": run_id, "limit": per_subject},
     ).df()
 
 
