@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -344,3 +345,17 @@ def test_content_shows_as_text_and_never_runs(audited: dict, browser: DevTools) 
     _safe(state, errors)
     assert "<script>alert(1)</script>" in state["text"]
     assert "Hostile <b>Subject</b>" in state["text"]
+
+
+def test_prefect_artifacts_per_subject(audited: dict) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    keys = [f"subject-{s['subject_key']}" for s in audited["subjects"]]
+    wanted = ["content-quality-summary", "content-quality-subjects", *keys]
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=wanted)))
+    assert {a.key for a in found} == set(wanted)
+    assert all(re.fullmatch(r"[a-z0-9-]+", a.key) for a in found)
+    summary = next(a for a in found if a.key == "content-quality-summary" and "run 2" in (a.data or ""))
+    assert "Content quality, run 2" in summary.data
