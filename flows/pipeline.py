@@ -59,8 +59,8 @@ def content_audit(
         ingest(run, settings, full_refresh)
         analyse(run, settings, full_refresh)
         maybe_die("publish")
-        publish(run, settings)
-    return run.summary
+        index = publish(run, settings)
+    return {**run.summary, "report": str(index)}
 
 
 def ingest(run: RunSession, settings: Settings, full_refresh: bool) -> None:

@@ -170,6 +170,8 @@ def band_hashes(signatures: np.ndarray, settings: DuplicateSettings) -> np.ndarr
 
 def estimated_jaccard(signatures_a: np.ndarray, signatures_b: np.ndarray) -> np.ndarray:
     """Share of equal signature values per row pair; 0 when either side has no shingles."""
+    if signatures_a.shape[0] == 0 or signatures_a.ndim < 2 or signatures_a.shape[1] == 0:
+        return np.zeros(signatures_a.shape[0])
     estimate = (signatures_a == signatures_b).mean(axis=1)
     empty = (signatures_a == EMPTY_SIGNATURE_VALUE).all(axis=1) | (signatures_b == EMPTY_SIGNATURE_VALUE).all(
         axis=1
