@@ -43,8 +43,17 @@ def prefect_harness() -> Iterator[None]:
 
 def generate_corpus(out: Path, docs: int, seed: int = 0, **rates: float) -> Path:
     """Run make_corpus.py generate; truth lands in OUT.truth/."""
-    args = [sys.executable, str(MAKE_CORPUS), "generate", "--out", str(out), "--docs", str(docs),
-            "--seed", str(seed)]
+    args = [
+        sys.executable,
+        str(MAKE_CORPUS),
+        "generate",
+        "--out",
+        str(out),
+        "--docs",
+        str(docs),
+        "--seed",
+        str(seed),
+    ]
     for name, value in rates.items():
         args += [f"--{name}", str(value)]
     subprocess.run(args, check=True, capture_output=True)
@@ -52,8 +61,11 @@ def generate_corpus(out: Path, docs: int, seed: int = 0, **rates: float) -> Path
 
 
 def mutate_corpus(folder: Path, seed: int = 1) -> Path:
-    subprocess.run([sys.executable, str(MAKE_CORPUS), "mutate", "--dir", str(folder), "--seed", str(seed)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(MAKE_CORPUS), "mutate", "--dir", str(folder), "--seed", str(seed)],
+        check=True,
+        capture_output=True,
+    )
     return Path(str(folder) + ".truth") / "mutations.csv"
 
 
@@ -82,7 +94,11 @@ def run_audit(prefect_harness: None, tmp_path: Path) -> Callable[..., dict]:
     from content_audit.runner import run_pipeline
 
     def run(content: Path, warehouse: Path | None = None, out: Path | None = None, **options) -> dict:
-        return run_pipeline(content=content, warehouse=warehouse or tmp_path / "warehouse.duckdb",
-                            out=out or tmp_path / "report", **options)
+        return run_pipeline(
+            content=content,
+            warehouse=warehouse or tmp_path / "warehouse.duckdb",
+            out=out or tmp_path / "report",
+            **options,
+        )
 
     return run
