@@ -65,21 +65,24 @@ def main() -> None:
     pages = sum(1 for _ in content.rglob("*.md"))
     print(f"corpus: {pages:,} files in {content}", flush=True)
 
+    prefect_home = workdir / "prefect-home"
+    # Prefect creates its database on first use; a user pays that once, not per run.
+    _run_pipeline(REPO / "content_audit" / "example_content", workdir / "warm-up", True, prefect_home)
     naive_runs: list[Measurement] = []
     cold_runs: list[Measurement] = []
     for attempt in range(args.repeat):
         naive_runs.append(_run_naive(content, workdir / f"naive-{attempt}.duckdb"))
         print(f"naive    {naive_runs[-1].wall_s:8.1f} s {naive_runs[-1].peak_rss_mb:8.0f} MB", flush=True)
-        cold_runs.append(_run_pipeline(content, workdir, fresh=True))
+        cold_runs.append(_run_pipeline(content, workdir, True, prefect_home))
         print(f"pipeline {cold_runs[-1].wall_s:8.1f} s {cold_runs[-1].peak_rss_mb:8.0f} MB", flush=True)
     subprocess.run(
         [sys.executable, str(SHARED / "corpora" / "make_corpus.py"), "mutate", "--dir", str(content)],
         check=True,
         capture_output=True,
     )
-    changed = _run_pipeline(content, workdir, fresh=False)
+    changed = _run_pipeline(content, workdir, False, prefect_home)
     print(f"1% changed {changed.wall_s:6.1f} s", flush=True)
-    unchanged = _run_pipeline(content, workdir, fresh=False)
+    unchanged = _run_pipeline(content, workdir, False, prefect_home)
     print(f"unchanged  {unchanged.wall_s:6.1f} s", flush=True)
 
     naive = min(naive_runs, key=lambda m: m.wall_s)
@@ -117,10 +120,10 @@ def _run_naive(content: Path, warehouse: Path) -> Measurement:
     return result
 
 
-def _run_pipeline(content: Path, workdir: Path, fresh: bool) -> Measurement:
-    warehouse, out, prefect_home = workdir / "pipeline.duckdb", workdir / "report", workdir / "prefect-home"
+def _run_pipeline(content: Path, workdir: Path, fresh: bool, prefect_home: Path) -> Measurement:
+    warehouse, out = workdir / "pipeline.duckdb", workdir / "report"
     if fresh:
-        for path in (warehouse, Path(str(warehouse) + ".wal"), out, prefect_home):
+        for path in (warehouse, Path(str(warehouse) + ".wal"), out):
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env.update(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")

@@ -30,16 +30,16 @@ def _commands() -> None:
 
 ContentOption = Annotated[
     Path | None,
-    typer.Option("--content", help="Folder of markdown pages [default: the bundled example content]."),
+    typer.Option("--content", help="Folder of markdown pages (default: the bundled example content)."),
 ]
 WarehouseOption = Annotated[
-    Path | None, typer.Option("--warehouse", help="DuckDB file [default: content-audit.duckdb].")
+    Path | None, typer.Option("--warehouse", help="DuckDB file (default: content-audit.duckdb).")
 ]
 OutOption = Annotated[
-    Path | None, typer.Option("--out", help="Report folder [default: content-audit-report].")
+    Path | None, typer.Option("--out", help="Report folder (default: content-audit-report).")
 ]
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="TOML settings [default: ./content-audit.toml if present].")
+    Path | None, typer.Option("--config", help="TOML settings (default: ./content-audit.toml if present).")
 ]
 
 
@@ -53,7 +53,7 @@ def run(
         bool, typer.Option("--full-refresh", help="Re-read and re-analyse every page.")
     ] = False,
     task_runner: Annotated[str | None, typer.Option(help="process (default), thread or dask.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes [default: one per core].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
     dask_address: Annotated[str | None, typer.Option(help="tcp://host:port of a Dask scheduler.")] = None,
 ) -> None:
     """Run the whole pipeline once: ingest, analyse, publish."""
@@ -80,6 +80,13 @@ def run(
     except (FileNotFoundError, ValueError) as error:
         console.print(f"[bold red]content-audit:[/] {error}")
         raise typer.Exit(code=2) from None
+    except Exception as error:  # the flow failed: its logs above hold the traceback
+        console.print(
+            f"[bold red]content-audit: run failed:[/] {type(error).__name__}: {error}\n"
+            "The warehouse keeps every batch loaded before the failure; the run is marked failed "
+            "and the next run picks up where it stopped."
+        )
+        raise typer.Exit(code=1) from None
     _print_summary(summary)
     if summary.get("status") != "completed":
         raise typer.Exit(code=1)
@@ -107,7 +114,7 @@ def serve(
     out: OutOption = None,
     config: ConfigOption = None,
     cron: Annotated[
-        str | None, typer.Option(help='Cron schedule in UTC, e.g. "0 3 * * *" [default: manual runs only].')
+        str | None, typer.Option(help='Cron schedule in UTC, e.g. "0 3 * * *" (default: manual runs only).')
     ] = None,
     name: Annotated[str, typer.Option(help="Deployment name.")] = "scheduled",
     full_refresh: Annotated[
@@ -117,7 +124,7 @@ def serve(
         str, typer.Option(help="A run due while another runs: enqueue (wait) or cancel-new (skip).")
     ] = "enqueue",
     task_runner: Annotated[str | None, typer.Option(help="process (default), thread or dask.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes [default: one per core].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
     dask_address: Annotated[str | None, typer.Option(help="tcp://host:port of a Dask scheduler.")] = None,
 ) -> None:
     """Serve the pipeline as a Prefect deployment (schedule, one run at a time) until stopped."""
