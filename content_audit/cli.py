@@ -57,23 +57,27 @@ def run(
     dask_address: Annotated[str | None, typer.Option(help="tcp://host:port of a Dask scheduler.")] = None,
 ) -> None:
     """Run the whole pipeline once: ingest, analyse, publish."""
-    from content_audit.runner import run_pipeline
-    from content_audit.settings import load_settings
+    from content_audit.prefect_api import prefect_api
     from warehouse.lock import WarehouseLock, WarehouseLocked
 
     try:
-        # Fail in a second, not after Prefect has started, when another run holds the file.
-        WarehouseLock(load_settings(config, warehouse=warehouse).warehouse).check_free()
-        summary = run_pipeline(
-            content=content,
-            warehouse=warehouse,
-            out=out,
-            config=config,
-            full_refresh=full_refresh,
-            task_runner=task_runner,
-            workers=workers,
-            dask_address=dask_address,
-        )
+        # A temporary Prefect server (when no API is configured) boots while we import.
+        with prefect_api():
+            from content_audit.runner import run_pipeline
+            from content_audit.settings import load_settings
+
+            # Fail in a second, before the flow starts, when another run holds the file.
+            WarehouseLock(load_settings(config, warehouse=warehouse).warehouse).check_free()
+            summary = run_pipeline(
+                content=content,
+                warehouse=warehouse,
+                out=out,
+                config=config,
+                full_refresh=full_refresh,
+                task_runner=task_runner,
+                workers=workers,
+                dask_address=dask_address,
+            )
     except WarehouseLocked as error:
         console.print(f"[bold red]content-audit:[/] {error}")
         raise typer.Exit(code=3) from None

@@ -104,8 +104,6 @@ def run_pipeline(
     dask_address: str | None = None,
 ) -> dict[str, Any]:
     """Run the content-audit flow once and return its `runs` row."""
-    from flows.pipeline import content_audit
-
     settings = load_settings(
         config,
         content_dir=content,
@@ -115,8 +113,11 @@ def run_pipeline(
         workers=workers,
         dask_address=dask_address,
     )
-    with prefect_api():
+    with prefect_api() as api:
+        from flows.pipeline import content_audit  # imports while a temporary server boots
+
         flow = content_audit.with_options(task_runner=make_task_runner(settings.runner))
+        api.ready()
         return flow(**flow_parameters(settings, config, full_refresh))
 
 

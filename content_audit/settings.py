@@ -57,6 +57,9 @@ class RunnerSettings:
     task_runner: str = "process"
     workers: int = 0  # 0: one per core
     dask_address: str | None = None
+    # Fewer pages than this to read or analyse run in the flow's own process: starting
+    # worker processes (~5 s) costs more than the work (~2 ms a page).
+    inline_below: int = 500
 
     @property
     def worker_count(self) -> int:

@@ -15,7 +15,7 @@ from content_audit.runner import default_task_runner, log_task_runner
 from content_audit.settings import Settings, analysis_settings, load_settings
 from flows.publish import publish
 from flows.site import analyse_site
-from flows.streaming import stream_results
+from flows.streaming import stream_results, submitter
 from flows.tasks import analyse_batch, parse_batch, scan_content_folder
 from transforms.changes import batch_size_for, plan_ingest, split_batches
 from transforms.ingest import IngestBatch
@@ -87,7 +87,14 @@ def ingest(run: RunSession, settings: Settings, full_refresh: bool) -> None:
         (n, settings.content_dir, b, mapping, settings.ingest.max_file_bytes)
         for n, b in enumerate(batches, start=1)
     )
-    for n, batch in enumerate(stream_results(parse_batch.submit, arguments, settings.runner.in_flight), 1):
+    for n, batch in enumerate(
+        stream_results(
+            submitter(parse_batch, len(to_read) < settings.runner.inline_below),
+            arguments,
+            settings.runner.in_flight,
+        ),
+        1,
+    ):
         counts = load_ingest_batch(run.con, run.run_id, n, batch)
         maybe_die(f"ingest-batch-{n}")
         logger.info("Ingest batch %d/%d: %s", n, len(batches), counts)
@@ -109,7 +116,14 @@ def analyse(run: RunSession, settings: Settings, full_refresh: bool) -> None:
     logger.info("Analyse: %d new or changed documents in %d batches", len(stale), len(key_batches))
     frames = (documents_table.documents_frame(run.con, keys, ANALYSIS_COLUMNS) for keys in key_batches)
     arguments = ((n, frame, page_settings) for n, frame in enumerate(frames, start=1))
-    for n, result in enumerate(stream_results(analyse_batch.submit, arguments, settings.runner.in_flight), 1):
+    for n, result in enumerate(
+        stream_results(
+            submitter(analyse_batch, len(stale) < settings.runner.inline_below),
+            arguments,
+            settings.runner.in_flight,
+        ),
+        1,
+    ):
         load_page_analysis(run.con, run.run_id, result)
         maybe_die(f"analyse-batch-{n}")
         logger.info("Analyse batch %d/%d loaded", n, len(key_batches))

@@ -29,5 +29,21 @@ def stream_results(
         yield pending.popleft().result()
 
 
+def submitter(task: Any, inline: bool) -> Callable[..., Any]:
+    """`task.submit`, or, for work too small to pay for starting worker processes, a call that
+    runs the task in the flow's own thread and hands back its result the same way."""
+    if not inline:
+        return task.submit
+    return lambda *args: _Finished(task(*args))
+
+
+class _Finished:
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def result(self) -> Any:
+        return self._value
+
+
 def _quoted(value: Any) -> Any:
     return quote(value) if hasattr(value, "__len__") and not isinstance(value, str) else value

@@ -65,13 +65,15 @@ def _logged(flow_run_id: str, message: str) -> bool:
 @pytest.mark.slow
 def test_dask_run_equals_default_run(run_audit, corpus_factory, tmp_path: Path) -> None:
     content = corpus_factory(400, fresh=False)  # both runs read the same files (same mtimes)
-    default = run_audit(content, tmp_path / "process.duckdb", workers=2)
+    config = tmp_path / "workers.toml"  # batches go to the workers however small the corpus
+    config.write_text("[runner]\ninline_below = 0\n[ingest]\nmin_batch_size = 100\n")
+    default = run_audit(content, tmp_path / "process.duckdb", workers=2, config=config)
     # The run logs which runner it used. The tests log at WARNING; Prefect configures its
     # loggers at the first run (replacing pytest's handlers), so raise the level only now.
     flow_runs_logger = logging.getLogger("prefect.flow_runs")
     flow_runs_logger.setLevel(logging.INFO)
     try:
-        dask = run_audit(content, tmp_path / "dask.duckdb", task_runner="dask", workers=2)
+        dask = run_audit(content, tmp_path / "dask.duckdb", task_runner="dask", workers=2, config=config)
     finally:
         flow_runs_logger.setLevel(logging.NOTSET)
     assert default["status"] == dask["status"] == "completed"
