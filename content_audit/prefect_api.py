@@ -132,9 +132,15 @@ def prefect_api() -> Iterator[PrefectApi]:
     if configured:
         yield PrefectApi(configured, None)
         return
+    from prefect.context import refresh_global_settings_context
+
     server = TemporaryPrefectServer()
     server.start()
+    # Threads Prefect starts (task runner helpers, log and event workers) do not inherit the
+    # settings context; without the global settings seeing the URL, one of them would start
+    # a second ephemeral server in this process.
     os.environ["PREFECT_API_URL"] = server.api_url
+    refresh_global_settings_context()
     _active = PrefectApi(server.api_url, server)
     try:
         with temporary_settings({PREFECT_API_URL: server.api_url}):
@@ -143,6 +149,7 @@ def prefect_api() -> Iterator[PrefectApi]:
     finally:
         _active = None
         os.environ.pop("PREFECT_API_URL", None)
+        refresh_global_settings_context()
         _quiet_shutdown()
         server.stop()
 
