@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from content_audit.settings import IngestSettings, RunnerSettings, analysis_settings, load_settings
+from content_audit.settings import (
+    IngestSettings,
+    RunnerSettings,
+    analysis_settings,
+    build_dataclass,
+    load_settings,
+)
 from transforms.analysis import AnalysisSettings
+from warehouse.marts import QualityWeights
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -17,6 +24,7 @@ def test_example_config_documents_the_real_defaults() -> None:
     assert settings.ingest == IngestSettings()
     assert settings.runner == RunnerSettings()
     assert analysis_settings(settings) == AnalysisSettings()
+    assert build_dataclass(QualityWeights, settings.section("quality"), "quality") == QualityWeights()
 
 
 def test_command_line_wins_over_toml(tmp_path: Path) -> None:
