@@ -12,13 +12,15 @@ kept from earlier runs unless one of their pages was changed, added or deleted i
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from warehouse.store import registered
 
 # A band bucket shared by more pages than this is boilerplate (stub or generated pages); pairing
 # all of its members would be quadratic, and identical pages are found by exact_hash anyway.
@@ -27,15 +29,9 @@ _registration_counter = itertools.count()
 _NEXT_PAIRS = "__duplicate_pairs_next"
 
 
-@contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, data: pd.DataFrame | pa.Table) -> Iterator[str]:
+def _registered(con: duckdb.DuckDBPyConnection, data: pd.DataFrame | pa.Table) -> AbstractContextManager[str]:
     """Expose a frame to SQL under a fresh name for the duration of the block."""
-    name = f"__duplicate_index_{next(_registration_counter)}"
-    con.register(name, data)
-    try:
-        yield name
-    finally:
-        con.unregister(name)
+    return registered(con, f"__duplicate_index_{next(_registration_counter)}", data)
 
 
 def _keys_table(doc_keys: Sequence[str]) -> pa.Table:
