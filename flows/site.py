@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 from prefect import get_run_logger
 
@@ -14,6 +13,7 @@ from transforms.duplicates import (
     cluster_duplicates,
     exact_duplicate_pairs,
     merge_duplicate_pairs,
+    pair_members,
     title_duplicate_pairs,
     verify_pairs,
 )
@@ -63,15 +63,9 @@ def detect_duplicates(
     dup = settings.duplicates
     touched = None if changed is None else [*changed, *deleted_in_run(run.con, run.run_id)]
     candidates = duplicate_index.candidate_pairs(run.con, None if changed is None else list(changed))
-    involved = (
-        pd.unique(np.concatenate([candidates["doc_key_a"], candidates["doc_key_b"]]))
-        if len(candidates)
-        else np.array([], dtype=object)
-    )
-    keys, signatures = duplicate_index.load_signatures(run.con, list(involved))
-    texts = documents_frame(run.con, list(involved), ["doc_key", "body_text"]).set_index("doc_key")[
-        "body_text"
-    ]
+    involved = pair_members(candidates)
+    keys, signatures = duplicate_index.load_signatures(run.con, involved)
+    texts = documents_frame(run.con, involved, ["doc_key", "body_text"]).set_index("doc_key")["body_text"]
     near = verify_pairs(candidates, keys, signatures, dup, texts)
     fingerprints = duplicate_index.load_fingerprints(run.con)
     pairs = merge_duplicate_pairs(

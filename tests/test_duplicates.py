@@ -586,3 +586,11 @@ def test_buckets_over_the_size_cap_are_skipped() -> None:
             if changed is None
             else {("a.md", "b.md"), ("a.md", "c.md")}
         )
+
+
+def test_pair_members_lists_each_page_once() -> None:
+    from transforms.duplicates import pair_members
+
+    pairs = pd.DataFrame({"doc_key_a": ["a.md", "b.md", "a.md"], "doc_key_b": ["c.md", "c.md", "b.md"]})
+    assert sorted(pair_members(pairs)) == ["a.md", "b.md", "c.md"]
+    assert pair_members(pairs.iloc[:0]) == []

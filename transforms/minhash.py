@@ -306,3 +306,11 @@ def order_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
     ordered = pd.DataFrame({"doc_key_a": np.where(swap, b, a), "doc_key_b": np.where(swap, a, b)})
     ordered = ordered[ordered["doc_key_a"] != ordered["doc_key_b"]]
     return ordered.drop_duplicates(ignore_index=True)
+
+
+def pair_members(pairs: pd.DataFrame) -> list[str]:
+    """Every doc_key on either side of the pairs, once each (the pages whose signatures and
+    texts a verification needs)."""
+    if pairs.empty:
+        return []
+    return pd.unique(np.concatenate((pairs["doc_key_a"].to_numpy(), pairs["doc_key_b"].to_numpy()))).tolist()
