@@ -23,7 +23,9 @@ def histogram(
     percent: bool = False,
 ) -> dict[str, Any]:
     """One histogram trace with its layout; missing values are left out (and counted in the title)."""
-    array = np.asarray([v for v in values if v is not None], dtype=float)
+    if isinstance(values, np.ma.MaskedArray):  # a DuckDB list with NULLs arrives masked
+        values = values.astype(float).filled(np.nan)
+    array = np.asarray([np.nan if v is None else v for v in values], dtype=float)
     present = array[~np.isnan(array)]
     missing = len(array) - len(present)
     if percent:
