@@ -1,18 +1,27 @@
 """Benchmark: the whole pipeline against the naive analyst script, on the same corpus.
 
     python -m benchmarks.pipeline --docs 20000 [--repeat 1] [--content DIR] [--json FILE]
+                                  [--server running|temporary]
 
 Generates a corpus with ../shared/corpora/make_corpus.py (or takes --content), then runs,
 alternating, the naive script (../shared/bench/naive_baseline.py) and `content-audit run`
-cold (fresh warehouse, fresh Prefect home, reports included). Then it mutates 1% of the
-pages and times the incremental rerun, and times a rerun with nothing changed. Prints a
-table and writes the figures as JSON. Wall time and peak RSS cover each command's whole
-process tree (workers and the Prefect server included). A benchmark, not a test.
+cold (fresh warehouse, reports included). Then it mutates 1% of the pages and times the
+incremental rerun, and times a rerun with nothing changed. Prints a table and writes the
+figures as JSON. Wall time and peak RSS cover each command's whole process tree (workers
+included). A benchmark, not a test.
+
+Prefect server: `--server running` (the default) starts `prefect server start` on a free
+loopback port before the timed runs and points every run at it, as scheduled runs are
+(docs/scheduling.md); its start-up and memory are outside the runs' figures. One more cold
+run is then timed with no server configured, where `content-audit run` starts its own
+temporary server (start-up and memory inside its figures), and shown as its own row.
+`--server temporary` times every run that way.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -21,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.measure import Measurement, measure
@@ -38,6 +49,12 @@ def main() -> None:
     parser.add_argument("--content", type=Path, help="use this folder instead of generating one (copied)")
     parser.add_argument("--repeat", type=int, default=1, help="alternating naive/pipeline pairs")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--server",
+        choices=("running", "temporary"),
+        default="running",
+        help="a Prefect server started once, or each run's own temporary one",
+    )
     parser.add_argument(
         "--json", type=Path, default=None, help="[default: benchmarks/results/pipeline-N.json]"
     )
@@ -66,24 +83,12 @@ def main() -> None:
     print(f"corpus: {pages:,} files in {content}", flush=True)
 
     prefect_home = workdir / "prefect-home"
-    # Prefect creates its database on first use; a user pays that once, not per run.
-    _run_pipeline(REPO / "content_audit" / "example_content", workdir / "warm-up", True, prefect_home)
-    naive_runs: list[Measurement] = []
-    cold_runs: list[Measurement] = []
-    for attempt in range(args.repeat):
-        naive_runs.append(_run_naive(content, workdir / f"naive-{attempt}.duckdb"))
-        print(f"naive    {naive_runs[-1].wall_s:8.1f} s {naive_runs[-1].peak_rss_mb:8.0f} MB", flush=True)
-        cold_runs.append(_run_pipeline(content, workdir, True, prefect_home))
-        print(f"pipeline {cold_runs[-1].wall_s:8.1f} s {cold_runs[-1].peak_rss_mb:8.0f} MB", flush=True)
-    subprocess.run(
-        [sys.executable, str(SHARED / "corpora" / "make_corpus.py"), "mutate", "--dir", str(content)],
-        check=True,
-        capture_output=True,
-    )
-    changed = _run_pipeline(content, workdir, False, prefect_home)
-    print(f"1% changed {changed.wall_s:6.1f} s", flush=True)
-    unchanged = _run_pipeline(content, workdir, False, prefect_home)
-    print(f"unchanged  {unchanged.wall_s:6.1f} s", flush=True)
+    with contextlib.ExitStack() as stack:
+        api_url = None
+        if args.server == "running":
+            api_url = stack.enter_context(_running_server(prefect_home, workdir / "prefect-server.log"))
+        runs = _timed_runs(args.repeat, content, workdir, prefect_home, api_url)
+    naive_runs, cold_runs, changed, unchanged, cold_own_server = runs
 
     naive = min(naive_runs, key=lambda m: m.wall_s)
     cold = min(cold_runs, key=lambda m: m.wall_s)
@@ -92,10 +97,12 @@ def main() -> None:
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "command": " ".join(["python -m benchmarks.pipeline", *sys.argv[1:]]),
         "pages": pages,
+        "prefect_server": args.server,
         "naive": _figures(naive, pages),
         "pipeline_cold": _figures(cold, pages),
         "pipeline_1pct_changed": _figures(changed, pages),
         "pipeline_unchanged": _figures(unchanged, pages),
+        "pipeline_cold_own_temporary_server": _figures(cold_own_server, pages) if cold_own_server else None,
         "ratios": {
             "wall_ratio": cold.wall_s / naive.wall_s,
             "rss_ratio": cold.peak_rss_mb / naive.peak_rss_mb,
@@ -111,6 +118,81 @@ def main() -> None:
     print(f"figures written to {out}")
 
 
+def _timed_runs(
+    repeat: int, content: Path, workdir: Path, prefect_home: Path, api_url: str | None
+) -> tuple[list[Measurement], list[Measurement], Measurement, Measurement, Measurement | None]:
+    """Naive and cold runs alternating, then 1% changed, nothing changed, and (with a
+    running server) one cold run on the pipeline's own temporary server."""
+    # Prefect creates its database on first use; a user pays that once, not per run.
+    _run_pipeline(
+        REPO / "content_audit" / "example_content", workdir / "warm-up", True, prefect_home, api_url
+    )
+    naive_runs: list[Measurement] = []
+    cold_runs: list[Measurement] = []
+    for attempt in range(repeat):
+        naive_runs.append(_run_naive(content, workdir / f"naive-{attempt}.duckdb"))
+        print(f"naive    {naive_runs[-1].wall_s:8.1f} s {naive_runs[-1].peak_rss_mb:8.0f} MB", flush=True)
+        cold_runs.append(_run_pipeline(content, workdir, True, prefect_home, api_url))
+        print(f"pipeline {cold_runs[-1].wall_s:8.1f} s {cold_runs[-1].peak_rss_mb:8.0f} MB", flush=True)
+    subprocess.run(
+        [sys.executable, str(SHARED / "corpora" / "make_corpus.py"), "mutate", "--dir", str(content)],
+        check=True,
+        capture_output=True,
+    )
+    changed = _run_pipeline(content, workdir, False, prefect_home, api_url)
+    print(f"1% changed {changed.wall_s:6.1f} s", flush=True)
+    unchanged = _run_pipeline(content, workdir, False, prefect_home, api_url)
+    print(f"unchanged  {unchanged.wall_s:6.1f} s", flush=True)
+    own_server = None
+    if api_url:
+        own_server = _run_pipeline(content, workdir / "own-server", True, prefect_home, None)
+        print(
+            f"cold, own temporary server {own_server.wall_s:6.1f} s {own_server.peak_rss_mb:8.0f} MB",
+            flush=True,
+        )
+    return naive_runs, cold_runs, changed, unchanged, own_server
+
+
+@contextlib.contextmanager
+def _running_server(prefect_home: Path, log: Path) -> Iterator[str]:
+    """`prefect server start` on a free loopback port, as for scheduled runs; its API URL."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    prefect = shutil.which("prefect") or str(Path(sys.executable).with_name("prefect"))
+    api_url = f"http://127.0.0.1:{port}/api"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if server.poll() is not None:
+                    raise SystemExit(f"prefect server start exited ({server.returncode}); see {log}")
+                with contextlib.suppress(OSError):
+                    if urllib.request.urlopen(f"{api_url}/health", timeout=5).status == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"prefect server did not answer in 120 s; see {log}")
+                time.sleep(0.5)
+            print(f"prefect server: {api_url}", flush=True)
+            yield api_url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
 def _run_naive(content: Path, warehouse: Path) -> Measurement:
     warehouse.unlink(missing_ok=True)
     result = measure(
@@ -120,13 +202,17 @@ def _run_naive(content: Path, warehouse: Path) -> Measurement:
     return result
 
 
-def _run_pipeline(content: Path, workdir: Path, fresh: bool, prefect_home: Path) -> Measurement:
+def _run_pipeline(
+    content: Path, workdir: Path, fresh: bool, prefect_home: Path, api_url: str | None
+) -> Measurement:
     warehouse, out = workdir / "pipeline.duckdb", workdir / "report"
     if fresh:
         for path in (warehouse, Path(str(warehouse) + ".wal"), out):
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env.update(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
     command = [
         sys.executable,
         "-m",
@@ -172,8 +258,11 @@ def markdown_table(result: dict) -> str:
         ("pipeline, cold", "pipeline_cold"),
         ("pipeline, 1% changed", "pipeline_1pct_changed"),
         ("pipeline, nothing changed", "pipeline_unchanged"),
+        ("pipeline, cold, own temporary Prefect server", "pipeline_cold_own_temporary_server"),
     ):
-        f = result[key]
+        f = result.get(key)
+        if not f:
+            continue
         rows.append(f"| {label} | {f['wall_s']:.1f} | {f['peak_rss_mb']:.0f} | {f['pages_per_s']:,.0f} |")
     rows += [
         "",
@@ -185,7 +274,11 @@ def markdown_table(result: dict) -> str:
         f"| nothing changed / cold | {r['unchanged_ratio']:.3f} | <= {t['unchanged_ratio']:.2f} | "
         f"{verdict('unchanged_ratio')} |",
     ]
-    return "\n".join([f"{result['pages']:,} pages, {result['machine']}, {result['date']}", "", *rows])
+    server = {"running": "a running Prefect server", "temporary": "each run's own temporary Prefect server"}
+    heading = f"{result['pages']:,} pages, {result['machine']}, {result['date']}"
+    if result.get("prefect_server"):
+        heading += f"; ratios on {server[result['prefect_server']]}"
+    return "\n".join([heading, "", *rows])
 
 
 if __name__ == "__main__":
