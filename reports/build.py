@@ -152,11 +152,12 @@ def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None 
         "worst_limit": WORST_PAGES,
     }
     subject_template = env.get_template("subject.html.j2")
-    html_files, csv_files = {}, {}
+    html_files: dict[str, Path] = {}
+    csv_files = {key: folder / f"{stem}.csv" for key, stem in stems.items()}
+    marts.export_findings_csvs(con, csv_files)
     for subject in _records(subjects):
         key = subject["subject_key"]
-        csv_path = folder / f"{stems[key]}.csv"
-        marts.export_findings_csv(con, key, csv_path)
+        csv_path = csv_files[key]
         by_doc = _by(worst_findings.get(key, []), "doc_key")
         html = subject_template.render(
             **context,
@@ -171,7 +172,7 @@ def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None 
         )
         html_path = folder / f"{stems[key]}.html"
         html_path.write_text(html, "utf-8")
-        html_files[key], csv_files[key] = html_path, csv_path
+        html_files[key] = html_path
     totals = {
         "pages": int(subjects["pages"].sum()),
         "added": int(subjects["pages_added"].sum()),

@@ -193,16 +193,21 @@ def read_page_quality(con: duckdb.DuckDBPyConnection, worst_per_subject: int | N
     return con.execute(f"SELECT * FROM page_quality {where} ORDER BY subject_key, priority_rank").df()
 
 
-_FINDINGS_SQL = """
-    SELECT f.subject_key, f.doc_key, q.title, q.url, f.rule, f.severity, f.detail,
-           r.explanation, r.suggested_fix
+_FINDINGS_COLUMNS = """
+    f.subject_key, f.doc_key, q.title, q.url, f.rule, f.severity, f.detail,
+    r.explanation, r.suggested_fix
+"""
+_FINDINGS_FROM = """
     FROM page_findings f
     JOIN page_quality q USING (doc_key)
     LEFT JOIN finding_rules r USING (rule)
 """
+_FINDINGS_SQL = f"SELECT {_FINDINGS_COLUMNS} {_FINDINGS_FROM}"
+# Worst page first, then errors before warnings; the last keys only make the order stable.
 _FINDINGS_ORDER = """
     ORDER BY f.subject_key, q.priority_rank,
-             CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, f.rule
+             CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, f.rule,
+             f.doc_key, f.detail
 """
 FINDINGS_CSV_COLUMNS = (
     "doc_key",
@@ -225,12 +230,25 @@ def read_page_findings(con: duckdb.DuckDBPyConnection, worst_per_subject: int | 
     return con.execute(f"{_FINDINGS_SQL} {where} {_FINDINGS_ORDER}").df()
 
 
-def export_findings_csv(con: duckdb.DuckDBPyConnection, subject_key: str, path: Path) -> None:
-    """All findings of one subject as CSV (FINDINGS_CSV_COLUMNS), worst page first."""
+def export_findings_csvs(con: duckdb.DuckDBPyConnection, paths: dict[str, Path]) -> None:
+    """All findings of each subject as CSV (FINDINGS_CSV_COLUMNS), worst page first, to
+    paths[subject_key]. The joined and ordered findings are built once for every subject."""
     cells = ", ".join(_CSV_CELL.format(c=c) for c in FINDINGS_CSV_COLUMNS)
-    literal = "'" + str(path).replace("'", "''") + "'"
-    query = f"SELECT {cells} FROM ({_FINDINGS_SQL} WHERE f.subject_key = $subject {_FINDINGS_ORDER})"
-    con.execute(f"COPY ({query}) TO {literal} (FORMAT csv, HEADER)", {"subject": subject_key})
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE findings_csv_rows AS
+        SELECT subject_key, position, {cells}
+        FROM (SELECT {_FINDINGS_COLUMNS}, row_number() OVER ({_FINDINGS_ORDER}) AS position {_FINDINGS_FROM})
+        """
+    )
+    try:
+        columns = ", ".join(FINDINGS_CSV_COLUMNS)
+        for subject_key, path in paths.items():
+            literal = "'" + str(path).replace("'", "''") + "'"
+            query = f"SELECT {columns} FROM findings_csv_rows WHERE subject_key = $subject ORDER BY position"
+            con.execute(f"COPY ({query}) TO {literal} (FORMAT csv, HEADER)", {"subject": subject_key})
+    finally:
+        con.execute("DROP TABLE IF EXISTS findings_csv_rows")
 
 
 def page_distributions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
