@@ -58,8 +58,9 @@ class RunnerSettings:
     workers: int = 0  # 0: one per core
     dask_address: str | None = None
     # Fewer pages than this to read or analyse run in the flow's own process: starting
-    # worker processes (~5 s) costs more than the work (~2 ms a page).
-    inline_below: int = 500
+    # worker processes (~4 s: each imports Prefect and the transforms) costs more than
+    # the work (~2.3 ms a page, so 2,000 pages take ~4.6 s on one core).
+    inline_below: int = 2000
 
     @property
     def worker_count(self) -> int:

@@ -21,7 +21,7 @@ from transforms.changes import batch_size_for, plan_ingest, split_batches
 from transforms.ingest import IngestBatch
 from warehouse import documents as documents_table
 from warehouse.loads import forget_documents, load_ingest_batch, load_page_analysis
-from warehouse.runs import unfinished_site_analysis
+from warehouse.runs import pages_changed_since_last_completed_run, unfinished_site_analysis
 from warehouse.session import RunSession, open_run
 from warehouse.state import analysis_fingerprint_changed, store_analysis_fingerprint
 
@@ -128,8 +128,8 @@ def analyse(run: RunSession, settings: Settings, full_refresh: bool) -> None:
         maybe_die(f"analyse-batch-{n}")
         logger.info("Analyse batch %d/%d loaded", n, len(key_batches))
     store_analysis_fingerprint(run.con, page_settings)
-    analyse_site(
-        run,
-        page_settings,
-        changed=None if everything else sorted({*stale, *unfinished_site_analysis(run.con)}),
-    )
+    unfinished = unfinished_site_analysis(run.con)
+    if not (everything or stale or unfinished or pages_changed_since_last_completed_run(run.con)):
+        logger.info("Site checks and duplicates: no page changed since the last completed run; kept")
+        return
+    analyse_site(run, page_settings, changed=None if everything else sorted({*stale, *unfinished}))

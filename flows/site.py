@@ -76,8 +76,8 @@ def detect_duplicates(
         linking = duplicate_index.load_pairs(run.con, ["exact", "near"])
         duplicate_index.store_clusters(run.con, cluster_duplicates(linking, pages))
     get_run_logger().info(
-        "Duplicates: %d candidates checked, %d near pairs confirmed, %d pairs in all",
+        "Duplicates: %d candidates checked, %d near pairs confirmed; %d exact or near pairs stored",
         len(candidates),
         len(near),
-        len(pairs),
+        len(linking),
     )

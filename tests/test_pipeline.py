@@ -65,10 +65,24 @@ def test_generated_corpus_runs_are_incremental(run_audit, corpus_factory, tmp_pa
         len(live),
     )
 
+    site_tables = {
+        table: _rows(warehouse, f"SELECT * FROM {table} ORDER BY ALL")
+        for table in ("seo_findings", "duplicate_pairs", "duplicate_clusters")
+    }
+    assert all(site_tables.values())
+    # Nothing changes before the second run: it keeps the site-wide results instead of
+    # recomputing them. Emptying one table shows which: a recomputation would refill it.
+    with duckdb.connect(str(warehouse)) as con:
+        assert con.execute("SELECT count(*) FROM keyword_cannibalisation").fetchone()[0] > 0
+        con.execute("DELETE FROM keyword_cannibalisation")
+
     second = run_audit(content, warehouse)
     assert (second["docs_new"], second["docs_changed"], second["docs_deleted"]) == (0, 0, 0)
     assert second["docs_unchanged"] == first["docs_new"]
     assert second["files_seen"] == first["files_seen"]
+    assert _rows(warehouse, "SELECT count(*) FROM keyword_cannibalisation") == [(0,)]
+    for table, rows in site_tables.items():
+        assert _rows(warehouse, f"SELECT * FROM {table} ORDER BY ALL") == rows, table
 
     mutations = mutate_corpus(content)
     expected = {"changed": 0, "deleted": 0, "added": 0}
@@ -83,6 +97,7 @@ def test_generated_corpus_runs_are_incremental(run_audit, corpus_factory, tmp_pa
     assert third["files_seen"] == (
         third["docs_new"] + third["docs_changed"] + third["docs_unchanged"] + third["files_quarantined"]
     )
+    assert _rows(warehouse, "SELECT count(*) FROM keyword_cannibalisation")[0][0] > 0  # recomputed
     deleted = {p for (p,) in _rows(warehouse, "SELECT doc_key FROM documents WHERE deleted_run = 3")}
     assert deleted == {row["path"] for row in _csv(mutations) if row["change"] == "deleted"}
     # analysis follows the documents: every live page scored once, deleted ones gone

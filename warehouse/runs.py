@@ -94,6 +94,23 @@ def unfinished_site_analysis(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def pages_changed_since_last_completed_run(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any document was added, changed or deleted after the last completed run (by
+    this run or by runs that died), or no run completed yet. False: the site-wide results
+    (duplicate metadata, cannibalisation, duplicate pages) of that run still hold."""
+    row = con.execute(
+        """
+        WITH last AS (SELECT max(run_id) AS run_id FROM runs WHERE status = 'completed')
+        SELECT (SELECT run_id FROM last) IS NULL OR EXISTS (
+            SELECT 1 FROM documents, last
+            WHERE first_seen_run > last.run_id OR last_changed_run > last.run_id
+               OR deleted_run > last.run_id
+        )
+        """
+    ).fetchone()
+    return bool(row[0])
+
+
 def run_summary(con: duckdb.DuckDBPyConnection, run_id: int) -> dict:
     frame = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).df()
     return frame.iloc[0].to_dict() if not frame.empty else {}
