@@ -7,16 +7,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from transforms.keywords import (
     COVERAGE_COLUMNS,
     SUMMARY_COLUMNS,
     KeywordSettings,
     Stemmer,
+    clean_keywords,
     count_phrase,
     count_words,
     keyword_cannibalisation,
     keyword_coverage,
+    main_keyword,
     page_keyword_summary,
 )
 
@@ -328,3 +332,16 @@ def test_sample_page_keywords() -> None:
     assert summary["keywords_declared"] == 15
     assert "neurotransmitter balance" in summary["keywords_missing"]
     assert summary["main_keyword"] == "excitatory neurotransmitters"
+
+
+@given(
+    st.one_of(
+        st.lists(st.text(alphabet=" ,.+'-aAbBéÉ1\t", max_size=12), max_size=6),
+        st.text(alphabet=" ,.+'-aAbBéÉ1\t", max_size=40),
+        st.none(),
+    )
+)
+def test_main_keyword_is_the_first_clean_keyword(value) -> None:
+    stemmer = Stemmer("english")
+    cleaned = clean_keywords(value, stemmer)
+    assert main_keyword(value, stemmer) == (cleaned[0] if cleaned else None)

@@ -188,13 +188,19 @@ def _text(value: object) -> str | None:
 
 def declared_keywords(value: object) -> list[str]:
     """A page's keyword list, robust to None, NaN, arrays and comma-separated strings."""
+    return list(_declared(value))
+
+
+def _declared(value: object) -> Iterator[str]:
     if isinstance(value, str):
         items: Iterable[object] = value.split(",")
     elif isinstance(value, list | tuple | np.ndarray | pd.Series):
         items = value
     else:
-        return []
-    return [" ".join(item.split()) for item in items if isinstance(item, str) and item.strip()]
+        return
+    for item in items:
+        if isinstance(item, str) and item.strip():
+            yield " ".join(item.split())
 
 
 def keyword_key(keyword: str, stemmer: Stemmer) -> str:
@@ -213,6 +219,16 @@ def clean_keywords(value: object, stemmer: Stemmer) -> list[tuple[str, Stems]]:
             seen.add(stems)
             cleaned.append((keyword, stems))
     return cleaned
+
+
+def main_keyword(value: object, stemmer: Stemmer) -> tuple[str, Stems] | None:
+    """The page's main keyword: the first of ``clean_keywords`` (computed without stemming
+    the rest of the list)."""
+    for keyword in _declared(value):
+        stems = stemmer.stems(keyword)
+        if stems:
+            return keyword, stems
+    return None
 
 
 def first_paragraph(body_text: str | None) -> str | None:
@@ -376,10 +392,9 @@ def keyword_cannibalisation(
     stemmer = Stemmer(settings.stemmer_language)
     rows = []
     for row in document_rows(documents):
-        keywords = clean_keywords(row.keywords, stemmer)
-        if keywords:
-            keyword = keywords[0][0]
-            rows.append((keyword_key(keyword, stemmer), keyword, row.doc_key, _text(row.subject_key)))
+        main = main_keyword(row.keywords, stemmer)
+        if main:
+            rows.append((keyword_key(main[0], stemmer), main[0], row.doc_key, _text(row.subject_key)))
     pages = pd.DataFrame(rows, columns=CANNIBALISATION_COLUMNS[:-1])
     pages["group_size"] = pages.groupby("main_keyword_key")["doc_key"].transform("size").astype("int64")
     pages = pages.loc[pages["group_size"] >= 2]

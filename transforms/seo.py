@@ -324,18 +324,17 @@ def _duplicates(documents: pd.DataFrame, column: str, rule: str, label: str) -> 
     """Findings for pages whose ``column`` equals another page's, ignoring case and spacing."""
     if column not in documents.columns:
         return []
-    values = [_present(value) for value in documents[column].tolist()]
-    keys = [" ".join(value.casefold().split()) if value else None for value in values]
-    pages = pd.DataFrame(
-        {"doc_key": documents["doc_key"].tolist(), "value": values, "key": keys}, dtype=object
-    ).dropna()
-    pages = pages.loc[pages.groupby("key")["doc_key"].transform("size") >= 2]
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for doc_key, value in zip(documents["doc_key"].tolist(), documents[column].tolist(), strict=True):
+        value = _present(value)
+        if value:
+            groups.setdefault(" ".join(value.casefold().split()), []).append((doc_key, value))
+    shared = sorted(sorted(members) for members in groups.values() if len(members) >= 2)
     rows = []
-    for _, group in pages.sort_values("doc_key").groupby("key", sort=False):
-        doc_keys = group["doc_key"].tolist()
-        for position, (doc_key, value) in enumerate(zip(doc_keys, group["value"], strict=True)):
-            example = doc_keys[1] if position == 0 else doc_keys[0]
-            others = len(doc_keys) - 1
+    for members in shared:  # groups in the order of their first page, pages by doc_key
+        others = len(members) - 1
+        for position, (doc_key, value) in enumerate(members):
+            example = members[1][0] if position == 0 else members[0][0]
             rows.append(
                 (
                     doc_key,
