@@ -59,8 +59,9 @@ class RunnerSettings:
     dask_address: str | None = None
     # Fewer pages than this to read or analyse run in the flow's own process: starting
     # worker processes (~4 s: each imports Prefect and the transforms) costs more than
-    # the work (~2.3 ms a page, so 2,000 pages take ~4.6 s on one core).
-    inline_below: int = 2000
+    # the work (~2 ms a page read and scored: 3,000 pages take ~6 s on one core, ~3.5 s
+    # on two once the workers are up).
+    inline_below: int = 3000
 
     @property
     def worker_count(self) -> int:

@@ -71,8 +71,13 @@ def ingest(run: RunSession, settings: Settings, full_refresh: bool) -> None:
     to_read, unchanged = plan_ingest(files, stored, settings.ingest.trust_file_stat and not full_refresh)
     skipped = pd.DataFrame([vars(s) for s in scan.skipped], columns=["path", "error_kind", "message"])
     load_ingest_batch(run.con, run.run_id, 0, IngestBatch.of_unread(unchanged, skipped))
+    in_process = len(to_read) < settings.runner.inline_below
     size = batch_size_for(
-        len(to_read), settings.runner.worker_count, settings.ingest.batch_size, settings.ingest.min_batch_size
+        len(to_read),
+        settings.runner.worker_count,
+        settings.ingest.batch_size,
+        settings.ingest.min_batch_size,
+        in_process,
     )
     batches = split_batches(to_read, size)
     logger.info(
@@ -89,7 +94,7 @@ def ingest(run: RunSession, settings: Settings, full_refresh: bool) -> None:
     )
     for n, batch in enumerate(
         stream_results(
-            submitter(parse_batch, len(to_read) < settings.runner.inline_below),
+            submitter(parse_batch, in_process),
             arguments,
             settings.runner.in_flight,
         ),
@@ -109,8 +114,13 @@ def analyse(run: RunSession, settings: Settings, full_refresh: bool) -> None:
     page_settings = analysis_settings(settings)
     everything = full_refresh or analysis_fingerprint_changed(run.con, page_settings)
     stale = documents_table.stale_documents(run.con, "readability", everything=everything)
+    in_process = len(stale) < settings.runner.inline_below
     size = batch_size_for(
-        len(stale), settings.runner.worker_count, settings.ingest.batch_size, settings.ingest.min_batch_size
+        len(stale),
+        settings.runner.worker_count,
+        settings.ingest.batch_size,
+        settings.ingest.min_batch_size,
+        in_process,
     )
     key_batches = [stale[i : i + size] for i in range(0, len(stale), size)]
     logger.info("Analyse: %d new or changed documents in %d batches", len(stale), len(key_batches))
@@ -118,7 +128,7 @@ def analyse(run: RunSession, settings: Settings, full_refresh: bool) -> None:
     arguments = ((n, frame, page_settings) for n, frame in enumerate(frames, start=1))
     for n, result in enumerate(
         stream_results(
-            submitter(analyse_batch, len(stale) < settings.runner.inline_below),
+            submitter(analyse_batch, in_process),
             arguments,
             settings.runner.in_flight,
         ),

@@ -24,7 +24,7 @@ from content_audit.faults import KILL_AT_VARIABLE
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = 600
-CONFIG = "[ingest]\nbatch_size = 100\nmin_batch_size = 50\n"  # 600 pages: 8 ingest batches of 75
+CONFIG = "[ingest]\nbatch_size = 100\nmin_batch_size = 50\n"  # 600 pages, read in process: 6 batches of 100
 # Tables that hold the audit's results; run ids and load times differ between runs.
 COMPARED_TABLES = (
     "documents",

@@ -170,6 +170,9 @@ def test_plan_ingest_reads_only_files_whose_stat_moved() -> None:
 def test_batches_are_bounded_and_cover_everything() -> None:
     assert batch_size_for(100_000, workers=2, max_batch=2000, min_batch=200) == 2000
     assert batch_size_for(1_000, workers=2, max_batch=2000, min_batch=200) == 200
+    # in the flow's own process there are no workers to keep busy: one batch when it fits
+    assert batch_size_for(1_000, workers=2, max_batch=2000, min_batch=200, in_process=True) == 2000
+    assert batch_size_for(600, workers=2, max_batch=100, min_batch=50, in_process=True) == 100
     frame = pd.DataFrame({"x": range(1050)})
     parts = split_batches(frame, 200)
     assert [len(p) for p in parts] == [200] * 5 + [50]

@@ -43,11 +43,14 @@ def plan_ingest(
     )
 
 
-def batch_size_for(total: int, workers: int, max_batch: int, min_batch: int) -> int:
+def batch_size_for(total: int, workers: int, max_batch: int, min_batch: int, in_process: bool = False) -> int:
     """Big enough that Prefect's per-task cost stays small, small enough to use every
-    worker and to bound the memory of results in flight."""
+    worker and to bound the memory of results in flight. In process (no workers to keep
+    busy) a batch is as large as max_batch allows: each batch load has a fixed cost."""
     if total <= 0:
         return max(1, min_batch)
+    if in_process:
+        return max(1, max_batch)
     even_split = math.ceil(total / max(1, workers * 4))
     return max(min_batch, min(max_batch, even_split))
 
