@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,21 +46,25 @@ def scan_content(root: Path, patterns: Sequence[str], max_file_bytes: int) -> Sc
         raise FileNotFoundError(f"content folder {root} does not exist or is not a folder")
     files: list[FileEntry] = []
     skipped: list[SkippedFile] = []
-    stack = [root]
+    wanted = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns) or "(?!)")
+    # (folder, its key prefix): keys are built as strings, not as paths relative to root.
+    stack: list[tuple[str, str]] = [(str(root), "")]
     while stack:
-        folder = stack.pop()
+        folder, prefix = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError as error:
             skipped.append(
-                SkippedFile(_key(root, folder), "unreadable", f"folder cannot be listed: {error.strerror}")
+                SkippedFile(
+                    prefix.rstrip("/") or ".", "unreadable", f"folder cannot be listed: {error.strerror}"
+                )
             )
             continue
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            matches = any(fnmatch.fnmatchcase(entry.name.lower(), p) for p in patterns)
-            key = _key(root, Path(entry.path))
+            matches = wanted.match(entry.name.lower()) is not None
+            key = prefix + entry.name
             if entry.is_symlink():
                 if matches:
                     skipped.append(SkippedFile(key, "symlink", _symlink_reason(root, Path(entry.path))))
@@ -70,7 +75,7 @@ def scan_content(root: Path, patterns: Sequence[str], max_file_bytes: int) -> Sc
                 skipped.append(SkippedFile(key, "unreadable", f"cannot stat file: {error.strerror}"))
                 continue
             if stat.S_ISDIR(info.st_mode):
-                stack.append(Path(entry.path))
+                stack.append((entry.path, key + "/"))
                 if matches:
                     skipped.append(
                         SkippedFile(
@@ -147,10 +152,6 @@ def read_files(root: Path, entries: Iterable[FileEntry], max_file_bytes: int) ->
                 )
             )
     return raw
-
-
-def _key(root: Path, path: Path) -> str:
-    return path.relative_to(root).as_posix()
 
 
 def _storable(key: str) -> bool:
