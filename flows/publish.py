@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -35,8 +36,12 @@ def publish(run: RunSession, settings: Settings) -> Path:
     logger = get_run_logger()
     weights = build_dataclass(QualityWeights, settings.section("quality"), "quality")
     counts = rebuild_marts(run.con, run.run_id, weights)
-    exports = export_parquet(run.con, settings.out_dir / "exports")
-    files = build_reports(run.con, settings.out_dir, run.run_id)
+    # The Parquet exports (DuckDB, off the GIL) are written while the reports render (Python),
+    # through a cursor of their own: both only read the marts just committed.
+    with run.con.cursor() as cursor, ThreadPoolExecutor(1) as pool:
+        exporting = pool.submit(export_parquet, cursor, settings.out_dir / "exports")
+        files = build_reports(run.con, settings.out_dir, run.run_id)
+        exports = exporting.result()
     logger.info(
         "Publish: marts %s, %d Parquet exports, %d subject reports; open %s",
         counts,
