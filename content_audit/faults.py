@@ -9,7 +9,8 @@ environment lookup. Points in use:
 - `ingest-batch-N-uncommitted`: inside ingest batch N's transaction, rows written, not
   committed (warehouse/runs.py record_batch)
 - `ingest-batch-N`: just after ingest batch N committed (flows/pipeline.py)
-- `analyse-batch-N`: just after analysis batch N committed (flows/pipeline.py)
+- `analyse-batch-N`: just after the page analysis of ingest batch N (or of analyse batch
+  N, for documents ingest left unscored) committed (flows/pipeline.py)
 - `publish`: just before reports are published (flows/pipeline.py)
 """
 

@@ -16,12 +16,13 @@ from content_audit.settings import Settings, analysis_settings, load_settings
 from flows.publish import publish
 from flows.site import analyse_site
 from flows.streaming import stream_results, submitter
-from flows.tasks import analyse_batch, parse_batch, scan_content_folder
+from flows.tasks import analyse_batch, ingest_batch, scan_content_folder
+from transforms.analysis import AnalysisSettings
 from transforms.changes import batch_size_for, plan_ingest, split_batches
 from transforms.ingest import IngestBatch
 from warehouse import documents as documents_table
 from warehouse.loads import forget_documents, load_ingest_batch, load_page_analysis
-from warehouse.runs import pages_changed_since_last_completed_run, unfinished_site_analysis
+from warehouse.runs import pages_changed_since_last_completed_run, scored_in_run, unfinished_site_analysis
 from warehouse.session import RunSession, open_run
 from warehouse.state import analysis_fingerprint_changed, store_analysis_fingerprint
 
@@ -56,14 +57,18 @@ def content_audit(
     with open_run(settings.warehouse, str(settings.content_dir), str(flow_run.get_id() or "")) as run:
         get_run_logger().info("Run %s: %s -> %s", run.run_id, settings.content_dir, settings.warehouse)
         log_task_runner(settings)
-        ingest(run, settings, full_refresh)
-        analyse(run, settings, full_refresh)
+        page_settings = analysis_settings(settings)
+        ingest(run, settings, page_settings, full_refresh)
+        analyse(run, settings, page_settings, full_refresh)
         maybe_die("publish")
         index = publish(run, settings)
     return {**run.summary, "report": str(index)}
 
 
-def ingest(run: RunSession, settings: Settings, full_refresh: bool) -> None:
+def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool) -> None:
+    """Read, parse and score new and changed files in batches; each batch's documents and
+    their page analysis load in two transactions (a kill between them leaves the analysis
+    stale, and the analyse step picks it up)."""
     logger = get_run_logger()
     scan = scan_content_folder(settings.content_dir, settings.ingest.patterns, settings.ingest.max_file_bytes)
     files = pd.DataFrame([vars(f) for f in scan.files], columns=["doc_key", "file_size", "file_mtime_ns"])
@@ -89,12 +94,12 @@ def ingest(run: RunSession, settings: Settings, full_refresh: bool) -> None:
     )
     mapping = settings.ingest.mapping
     arguments = (
-        (n, settings.content_dir, b, mapping, settings.ingest.max_file_bytes)
+        (n, settings.content_dir, b, mapping, settings.ingest.max_file_bytes, page_settings)
         for n, b in enumerate(batches, start=1)
     )
-    for n, batch in enumerate(
+    for n, (batch, analysis) in enumerate(
         stream_results(
-            submitter(parse_batch, in_process),
+            submitter(ingest_batch, in_process),
             arguments,
             settings.runner.in_flight,
         ),
@@ -102,6 +107,9 @@ def ingest(run: RunSession, settings: Settings, full_refresh: bool) -> None:
     ):
         counts = load_ingest_batch(run.con, run.run_id, n, batch)
         maybe_die(f"ingest-batch-{n}")
+        if analysis is not None:
+            load_page_analysis(run.con, run.run_id, analysis)
+            maybe_die(f"analyse-batch-{n}")
         logger.info("Ingest batch %d/%d: %s", n, len(batches), counts)
     present = [*files["doc_key"], *skipped["path"]]
     gone = documents_table.mark_deleted(run.con, run.run_id, present)
@@ -109,9 +117,10 @@ def ingest(run: RunSession, settings: Settings, full_refresh: bool) -> None:
     logger.info("Ingest: %d documents deleted since the last run", len(gone))
 
 
-def analyse(run: RunSession, settings: Settings, full_refresh: bool) -> None:
+def analyse(run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool) -> None:
+    """Score what ingest did not (documents whose scores are missing or were computed from
+    other content or settings), then the site-wide checks."""
     logger = get_run_logger()
-    page_settings = analysis_settings(settings)
     everything = full_refresh or analysis_fingerprint_changed(run.con, page_settings)
     stale = documents_table.stale_documents(run.con, "readability", everything=everything)
     in_process = len(stale) < settings.runner.inline_below
@@ -123,7 +132,7 @@ def analyse(run: RunSession, settings: Settings, full_refresh: bool) -> None:
         in_process,
     )
     key_batches = [stale[i : i + size] for i in range(0, len(stale), size)]
-    logger.info("Analyse: %d new or changed documents in %d batches", len(stale), len(key_batches))
+    logger.info("Analyse: %d documents left to score in %d batches", len(stale), len(key_batches))
     frames = (documents_table.documents_frame(run.con, keys, ANALYSIS_COLUMNS) for keys in key_batches)
     arguments = ((n, frame, page_settings) for n, frame in enumerate(frames, start=1))
     for n, result in enumerate(
@@ -142,4 +151,5 @@ def analyse(run: RunSession, settings: Settings, full_refresh: bool) -> None:
     if not (everything or stale or unfinished or pages_changed_since_last_completed_run(run.con)):
         logger.info("Site checks and duplicates: no page changed since the last completed run; kept")
         return
-    analyse_site(run, page_settings, changed=None if everything else sorted({*stale, *unfinished}))
+    scored = scored_in_run(run.con, run.run_id)  # by ingest or above: new and changed pages
+    analyse_site(run, page_settings, changed=None if everything else sorted({*scored, *unfinished}))

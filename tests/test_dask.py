@@ -90,8 +90,9 @@ def test_dask_run_equals_default_run(run_audit, corpus_factory, tmp_path: Path) 
     # The Dask workers' task runs are recorded by the test's Prefect API: a worker that had
     # started a Prefect server of its own would have recorded them there instead.
     task_runs = _task_runs(flow_run_id)
-    batch_runs = [t for t in task_runs if t.name.startswith(("parse-batch-", "analyse-batch-"))]
-    assert {t.name.rsplit("-", 1)[0] for t in batch_runs} == {"parse-batch", "analyse-batch"}
+    batch_runs = [t for t in task_runs if t.name.startswith(("ingest-batch-", "analyse-batch-"))]
+    # a first run scores every page in its ingest batches: no page is left for analyse-batch
+    assert {t.name.rsplit("-", 1)[0] for t in batch_runs} == {"ingest-batch"}
     assert all(t.state and t.state.is_completed() for t in batch_runs)
 
 

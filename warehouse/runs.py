@@ -94,6 +94,12 @@ def unfinished_site_analysis(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def scored_in_run(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:
+    """Documents whose page analysis this run computed (its new and changed pages)."""
+    rows = con.execute("SELECT doc_key FROM readability WHERE scored_run = ? ORDER BY doc_key", [run_id])
+    return [r[0] for r in rows.fetchall()]
+
+
 def pages_changed_since_last_completed_run(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether any document was added, changed or deleted after the last completed run (by
     this run or by runs that died), or no run completed yet. False: the site-wide results
