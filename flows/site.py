@@ -14,13 +14,14 @@ from transforms.duplicates import (
     exact_duplicate_pairs,
     merge_duplicate_pairs,
     pair_members,
+    pairs_touching,
     title_duplicate_pairs,
     verify_pairs,
 )
 from transforms.keywords import keyword_cannibalisation
 from transforms.seo import site_seo_findings
 from warehouse import duplicate_index
-from warehouse.documents import deleted_in_run, documents_frame
+from warehouse.documents import documents_frame
 from warehouse.loads import replace_site_findings
 from warehouse.session import RunSession
 from warehouse.store import transaction
@@ -58,21 +59,22 @@ def check_site_metadata(run: RunSession, pages: pd.DataFrame) -> None:
 def detect_duplicates(
     run: RunSession, settings: AnalysisSettings, pages: pd.DataFrame, changed: Sequence[str] | None
 ) -> None:
-    """Near pairs of the changed pages against the stored index; exact and title pairs and
-    clusters over all pages (cheap group-bys on stored hashes)."""
+    """Near pairs of the changed pages against the stored index; exact and title pairs of the
+    groups they left or joined; clusters over all stored pairs."""
     dup = settings.duplicates
-    touched = None if changed is None else [*changed, *deleted_in_run(run.con, run.run_id)]
+    touched = None if changed is None else [*changed, *duplicate_index.unindexed_pair_members(run.con)]
     candidates = duplicate_index.candidate_pairs(run.con, None if changed is None else list(changed))
     involved = pair_members(candidates)
     keys, signatures = duplicate_index.load_signatures(run.con, involved)
     texts = documents_frame(run.con, involved, ["doc_key", "body_text"]).set_index("doc_key")["body_text"]
     near = verify_pairs(candidates, keys, signatures, dup, texts)
-    fingerprints = duplicate_index.load_fingerprints(run.con)
-    pairs = merge_duplicate_pairs(
-        exact_duplicate_pairs(fingerprints, dup), near, title_duplicate_pairs(fingerprints, dup)
+    regrouped, fingerprints = duplicate_index.group_neighbourhood(run.con, touched)
+    grouped = merge_duplicate_pairs(
+        exact_duplicate_pairs(fingerprints, dup), title_duplicate_pairs(fingerprints, dup)
     )
+    pairs = merge_duplicate_pairs(pairs_touching(grouped, regrouped), near)
     with transaction(run.con):
-        duplicate_index.replace_pairs(run.con, pairs, run.run_id, touched)
+        duplicate_index.replace_pairs(run.con, pairs, run.run_id, touched, regrouped)
         linking = duplicate_index.load_pairs(run.con, ["exact", "near"])
         duplicate_index.store_clusters(run.con, cluster_duplicates(linking, pages))
     get_run_logger().info(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from transforms.membership import is_in
 from transforms.minhash import DuplicateSettings, pair_similarity
 from transforms.shingles import text_keys
 
@@ -147,6 +148,15 @@ def merge_duplicate_pairs(*frames: pd.DataFrame) -> pd.DataFrame:
     priority = pairs["kind"].map(_KIND_PRIORITY).to_numpy()
     pairs = pairs.iloc[np.argsort(priority, kind="stable")]
     return pairs.drop_duplicates(["doc_key_a", "doc_key_b"])[PAIR_COLUMNS].reset_index(drop=True)
+
+
+def pairs_touching(pairs: pd.DataFrame, doc_keys: Sequence[str] | None) -> pd.DataFrame:
+    """The pairs with at least one page in doc_keys (every pair when doc_keys is None)."""
+    if doc_keys is None:
+        return pairs
+    keys = list(doc_keys)
+    touching = is_in(pairs["doc_key_a"], keys) | is_in(pairs["doc_key_b"], keys)
+    return pairs[touching].reset_index(drop=True)
 
 
 def connected_components(rows_a: np.ndarray, rows_b: np.ndarray, n: int) -> np.ndarray:

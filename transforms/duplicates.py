@@ -5,9 +5,10 @@ Flow of one run (the warehouse side is `warehouse.duplicate_index`):
      the warehouse stores them and drops deleted pages.
   2. The warehouse's band join yields candidate pairs touching the changed pages; `verify_pairs`
      keeps those whose (exact, where texts are at hand) Jaccard reaches the threshold.
-  3. `exact_duplicate_pairs` and `title_duplicate_pairs` run over all pages' hashes and titles
-     (cheap group-bys); `merge_duplicate_pairs` keeps one row per pair; `cluster_duplicates`
-     rebuilds the clusters from all stored pairs.
+  3. `exact_duplicate_pairs` and `title_duplicate_pairs` run over the stored hashes and titles
+     of the groups the changed pages left or joined (all pages on a first run), and
+     `pairs_touching` keeps the pairs of those groups' pages; `merge_duplicate_pairs` keeps one
+     row per pair; `cluster_duplicates` rebuilds the clusters from all stored pairs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from transforms.clusters import (
     connected_components,
     exact_duplicate_pairs,
     merge_duplicate_pairs,
+    pairs_touching,
     title_duplicate_pairs,
 )
 from transforms.minhash import (
@@ -63,6 +65,7 @@ __all__ = [
     "order_pairs",
     "pair_members",
     "pair_similarity",
+    "pairs_touching",
     "shingle_hashes",
     "text_keys",
     "title_duplicate_pairs",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from transforms.membership import is_in
 from transforms.shingles import fmix64, shingle_hashes, unique_shingle_sets
 
 EMPTY_SIGNATURE_VALUE = np.uint32(0xFFFFFFFF)
@@ -245,9 +246,7 @@ def pair_similarity(
     out["exact_similarity"] = False
     if texts is not None and len(out):
         texts = texts.dropna()
-        with_text = (
-            out["doc_key_a"].isin(texts.index).to_numpy() & out["doc_key_b"].isin(texts.index).to_numpy()
-        )
+        with_text = is_in(out["doc_key_a"], texts.index) & is_in(out["doc_key_b"], texts.index)
         if with_text.any():
             involved = pd.Index(
                 pd.unique(np.concatenate((out["doc_key_a"][with_text], out["doc_key_b"][with_text])))

@@ -160,9 +160,3 @@ def documents_frame(
             f"SELECT {cols} FROM documents WHERE deleted_run IS NULL "
             "AND doc_key IN (SELECT doc_key FROM wanted) ORDER BY doc_key"
         ).df()
-
-
-def deleted_in_run(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:
-    return [
-        r[0] for r in con.execute("SELECT doc_key FROM documents WHERE deleted_run = ?", [run_id]).fetchall()
-    ]

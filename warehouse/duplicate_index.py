@@ -4,9 +4,12 @@ Every function executes SQL on the connection it is given and nothing else: the 
 connections and transactions (no commits here). Frames go in through Arrow registrations
 (bulk inserts, never executemany: GUIDE measured ~30x).
 
-Pairs follow one rule, so a run can be incremental: 'exact' and 'title' pairs are recomputed
-over all pages every run (group-bys over hashes and titles, cheap), while 'near' pairs are
-kept from earlier runs unless one of their pages was changed, added or deleted in this run.
+Pairs follow two rules, so a run can be incremental: 'near' pairs are kept from earlier runs
+unless one of their pages was changed, added or deleted (touched) in this run; 'exact' and
+'title' pairs are kept unless one of their pages is touched or in a group (same exact hash,
+title or question) that a touched page left or joined: `group_neighbourhood` finds those
+pages (minhash_previous_groups holds the groups pages were in), and the pairs of their groups
+are recomputed from the stored hashes.
 """
 
 from __future__ import annotations
@@ -27,6 +30,14 @@ from warehouse.store import registered
 MAX_BUCKET_SIZE = 1000
 _registration_counter = itertools.count()
 _NEXT_PAIRS = "__duplicate_pairs_next"
+_REGROUPED = "__duplicate_regrouped"
+# Candidate pairs (a query with doc_key_a, doc_key_b) less those with equal exact hashes.
+_EXCEPT_EXACT = """
+    SELECT c.doc_key_a, c.doc_key_b FROM ({pairs}) c
+    JOIN minhash_signatures a ON a.doc_key = c.doc_key_a
+    JOIN minhash_signatures b ON b.doc_key = c.doc_key_b
+    WHERE a.exact_hash <> b.exact_hash
+"""
 
 
 def _registered(con: duckdb.DuckDBPyConnection, data: pd.DataFrame | pa.Table) -> AbstractContextManager[str]:
@@ -99,28 +110,131 @@ def store_signatures(
 
 
 def remove_from_index(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) -> None:
-    """Drop the signatures and bands of these pages (before re-storing them)."""
+    """Drop the signatures and bands of these pages (before re-storing them), keeping the
+    groups they were in for the next duplicate pass (minhash_previous_groups)."""
     if not len(doc_keys):
         return
     with _registered(con, _keys_table(doc_keys)) as keys:
+        con.execute(
+            f"""
+            INSERT INTO minhash_previous_groups
+            SELECT doc_key, exact_hash, title_key, question_key FROM minhash_signatures
+            WHERE doc_key IN (SELECT doc_key FROM {keys})
+              AND doc_key NOT IN (SELECT doc_key FROM minhash_previous_groups)
+            """
+        )
         con.execute(f"DELETE FROM minhash_signatures WHERE doc_key IN (SELECT doc_key FROM {keys})")
         con.execute(f"DELETE FROM minhash_bands WHERE doc_key IN (SELECT doc_key FROM {keys})")
 
 
 def remove_documents(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) -> None:
-    """Deleted pages leave the index, every pair they were in and their cluster rows.
+    """Deleted pages leave the index and their cluster rows.
 
-    Clusters they were in are otherwise stale until `store_clusters` rebuilds them.
+    Their pairs stay until the run's duplicate pass (`replace_pairs`), which finds the pages
+    through them (`unindexed_pair_members`) even when the run that deleted them died before
+    it got there. Clusters they were in are stale until `store_clusters` rebuilds them.
     """
     if not len(doc_keys):
         return
     remove_from_index(con, doc_keys)
     with _registered(con, _keys_table(doc_keys)) as keys:
-        con.execute(
-            f"DELETE FROM duplicate_pairs WHERE doc_key_a IN (SELECT doc_key FROM {keys}) "
-            f"OR doc_key_b IN (SELECT doc_key FROM {keys})"
-        )
         con.execute(f"DELETE FROM duplicate_clusters WHERE doc_key IN (SELECT doc_key FROM {keys})")
+
+
+def unindexed_pair_members(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Pages named in stored pairs that are no longer in the index (deleted since)."""
+    return [
+        row[0]
+        for row in con.execute(
+            """
+            SELECT doc_key FROM (
+                SELECT doc_key_a AS doc_key FROM duplicate_pairs
+                UNION SELECT doc_key_b FROM duplicate_pairs
+            ) ANTI JOIN minhash_signatures USING (doc_key)
+            ORDER BY doc_key
+            """
+        ).fetchall()
+    ]
+
+
+def group_neighbourhood(
+    con: duckdb.DuckDBPyConnection, touched_doc_keys: Sequence[str] | None
+) -> tuple[list[str] | None, pd.DataFrame]:
+    """(regrouped, fingerprints): whose exact and title pairs to recompute, and from what.
+
+    regrouped: the touched pages (changed, added, deleted) and every member of a group (same
+    exact_hash, title_key or question_key) that one of them left or joined: its value before
+    (minhash_previous_groups) differs from its value now. Other groups keep their members,
+    so their sizes, stars and pairs stand, except pairs with a touched page. A touched page
+    without a previous row that is in stored pairs (indexed before that table existed) adds
+    its partners and their groups. fingerprints (as `load_fingerprints`): every indexed page
+    sharing a group with a regrouped page, so each regrouped page's groups are complete.
+    touched_doc_keys None (first run): (None, every page's fingerprints).
+    """
+    if touched_doc_keys is None:
+        return None, load_fingerprints(con)
+    with _registered(con, _keys_table(touched_doc_keys)) as touched:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {_REGROUPED} AS
+            WITH moves AS (
+                SELECT t.doc_key, b.doc_key IS NULL AS no_previous,
+                       b.exact_hash AS exact_before, a.exact_hash AS exact_after,
+                       b.title_key AS title_before, a.title_key AS title_after,
+                       b.question_key AS question_before, a.question_key AS question_after
+                FROM {touched} t
+                LEFT JOIN minhash_previous_groups b USING (doc_key)
+                LEFT JOIN minhash_signatures a USING (doc_key)
+            ),
+            moved AS (  -- group values whose membership changed
+                SELECT unnest([exact_before, exact_after]) AS exact_hash, NULL::UBIGINT AS title_key,
+                       NULL::UBIGINT AS question_key
+                FROM moves WHERE exact_before IS DISTINCT FROM exact_after
+                UNION ALL
+                SELECT NULL, unnest([title_before, title_after]), NULL
+                FROM moves WHERE title_before IS DISTINCT FROM title_after
+                UNION ALL
+                SELECT NULL, NULL, unnest([question_before, question_after])
+                FROM moves WHERE question_before IS DISTINCT FROM question_after
+            ),
+            partners AS (  -- of touched pages whose previous groups are unknown
+                SELECT doc_key_b AS doc_key FROM duplicate_pairs
+                WHERE doc_key_a IN (SELECT doc_key FROM moves WHERE no_previous)
+                UNION SELECT doc_key_a FROM duplicate_pairs
+                WHERE doc_key_b IN (SELECT doc_key FROM moves WHERE no_previous)
+            ),
+            partner_groups AS (
+                SELECT exact_hash, title_key, question_key FROM minhash_signatures
+                WHERE doc_key IN (SELECT doc_key FROM partners)
+            )
+            SELECT doc_key FROM {touched}
+            UNION SELECT doc_key FROM partners
+            UNION SELECT doc_key FROM minhash_signatures
+            WHERE exact_hash IN (SELECT exact_hash FROM moved UNION ALL SELECT exact_hash FROM partner_groups)
+               OR title_key IN (SELECT title_key FROM moved UNION ALL SELECT title_key FROM partner_groups)
+               OR question_key IN (
+                   SELECT question_key FROM moved UNION ALL SELECT question_key FROM partner_groups
+               )
+            """
+        )
+    fingerprints = con.execute(
+        f"""
+        WITH member_groups AS (
+            SELECT exact_hash, title_key, question_key FROM minhash_signatures
+            WHERE doc_key IN (SELECT doc_key FROM {_REGROUPED})
+        )
+        SELECT doc_key, exact_hash, title_key, question_key FROM minhash_signatures
+        WHERE doc_key IN (SELECT doc_key FROM {_REGROUPED})
+           OR exact_hash IN (SELECT exact_hash FROM member_groups)
+           OR title_key IN (SELECT title_key FROM member_groups)
+           OR question_key IN (SELECT question_key FROM member_groups)
+        """
+    ).df()
+    regrouped = [
+        row[0] for row in con.execute(f"SELECT doc_key FROM {_REGROUPED} ORDER BY doc_key").fetchall()
+    ]
+    con.execute(f"DROP TABLE {_REGROUPED}")
+    return regrouped, fingerprints
 
 
 def candidate_pairs(
@@ -132,7 +246,9 @@ def candidate_pairs(
 
     changed_doc_keys: only pairs with at least one side in this set (new and changed pages,
     whose signatures are already stored); None compares all pages with each other (first run).
-    Buckets holding more than max_bucket_size pages are skipped (see MAX_BUCKET_SIZE).
+    Buckets holding more than max_bucket_size pages are skipped (see MAX_BUCKET_SIZE). Pages
+    with the same exact_hash are no candidates: they are exact duplicates, linked by their
+    exact group (every pair, or a star when the group is large), never by near pairs.
     """
     if changed_doc_keys is None:
         sql = """
@@ -146,7 +262,7 @@ def candidate_pairs(
             JOIN minhash_bands b USING (band, band_hash)
             WHERE a.doc_key < b.doc_key
         """
-        return con.execute(sql, {"max_bucket_size": max_bucket_size}).df()
+        return con.execute(_EXCEPT_EXACT.format(pairs=sql), {"max_bucket_size": max_bucket_size}).df()
     with _registered(con, _keys_table(changed_doc_keys)) as changed:
         # One pass over minhash_bands: the join's matches per changed band row are its bucket.
         sql = f"""
@@ -164,7 +280,7 @@ def candidate_pairs(
             FROM matches
             WHERE changed_key <> other_key AND bucket_size <= $max_bucket_size
         """
-        return con.execute(sql, {"max_bucket_size": max_bucket_size}).df()
+        return con.execute(_EXCEPT_EXACT.format(pairs=sql), {"max_bucket_size": max_bucket_size}).df()
 
 
 def load_signatures(
@@ -197,23 +313,44 @@ def replace_pairs(
     pairs: pd.DataFrame,
     run_id: int,
     touched_doc_keys: Sequence[str] | None,
+    regrouped_doc_keys: Sequence[str] | None = None,
 ) -> None:
     """Bring duplicate_pairs up to date after a run.
 
-    pairs: this run's findings (doc_key_a < doc_key_b, kind, similarity): exact and title pairs
-    over all pages, near pairs of the touched pages; repeats allowed (exact beats near beats
-    title, as in `merge_duplicate_pairs`). Kept from before: near pairs with neither page in
-    touched_doc_keys (changed, added or deleted pages; None = first run, keep nothing).
-    found_run is the first run that found the pair, this run's id for new ones. Only rows that
-    differ are deleted and inserted: a rerun rewrites its few changes, not every title pair.
+    pairs: this run's findings (doc_key_a < doc_key_b, kind, similarity): near pairs of the
+    touched pages, exact and title pairs of the regrouped pages (of all pages when
+    regrouped_doc_keys is None); repeats allowed (exact beats near beats title, as in
+    `merge_duplicate_pairs`). Kept from before: near pairs with neither page in
+    touched_doc_keys (changed, added or deleted pages; None = first run, keep nothing), and
+    exact and title pairs with neither page in regrouped_doc_keys (`group_neighbourhood`;
+    None: keep none). found_run is the first run that found the pair, this run's id for new
+    ones. Only rows with a touched or regrouped page are looked at, and only those that
+    differ are deleted and inserted: a rerun rewrites its few changes. The previous groups
+    `group_neighbourhood` read are forgotten: the pairs now reflect the current groups.
     """
     touched = [] if touched_doc_keys is None else list(touched_doc_keys)
+    regrouped = [] if regrouped_doc_keys is None else list(regrouped_doc_keys)
+    incremental = touched_doc_keys is not None and regrouped_doc_keys is not None
     keep_near = "kind = 'near'" if touched_doc_keys is not None else "FALSE"
+    keep_grouped = "kind <> 'near'" if incremental else "FALSE"
     new_pairs = pa.Table.from_pandas(
         pairs[["doc_key_a", "doc_key_b", "kind", "similarity"]].astype({"similarity": "float64"}),
         preserve_index=False,
     )
-    with _registered(con, new_pairs) as new, _registered(con, _keys_table(touched)) as keys:
+    with (
+        _registered(con, new_pairs) as new,
+        _registered(con, _keys_table(touched)) as keys,
+        _registered(con, _keys_table(regrouped)) as group_keys,
+        _registered(con, _keys_table(sorted({*touched, *regrouped}))) as scope_keys,
+    ):
+        # Only rows with a page in scope can change (every finding has one); a full run's scope
+        # is every row.
+        in_scope = (
+            f"(d.doc_key_a IN (SELECT doc_key FROM {scope_keys}) "
+            f"OR d.doc_key_b IN (SELECT doc_key FROM {scope_keys}))"
+            if incremental
+            else "TRUE"
+        )
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {_NEXT_PAIRS} AS
@@ -225,8 +362,13 @@ def replace_pairs(
                 SELECT doc_key_a, doc_key_b, kind, similarity, found_run,
                        CASE WHEN {keep_near}
                              AND doc_key_a NOT IN (SELECT doc_key FROM {keys})
-                             AND doc_key_b NOT IN (SELECT doc_key FROM {keys}) THEN 1 ELSE 9 END
-                FROM duplicate_pairs
+                             AND doc_key_b NOT IN (SELECT doc_key FROM {keys}) THEN 1
+                            WHEN {keep_grouped}
+                             AND doc_key_a NOT IN (SELECT doc_key FROM {group_keys})
+                             AND doc_key_b NOT IN (SELECT doc_key FROM {group_keys})
+                            THEN CASE kind WHEN 'exact' THEN 0 ELSE 2 END
+                            ELSE 9 END
+                FROM duplicate_pairs d WHERE {in_scope}
             ),
             best AS (  -- one hash aggregate instead of a window: exact beats near beats title
                 SELECT doc_key_a, doc_key_b,
@@ -240,16 +382,18 @@ def replace_pairs(
             """,
             {"run_id": run_id},
         )
-    same_row = """
-        n.doc_key_a = d.doc_key_a AND n.doc_key_b = d.doc_key_b AND n.kind = d.kind
-        AND n.similarity IS NOT DISTINCT FROM d.similarity AND n.found_run = d.found_run"""
-    con.execute(
-        f"DELETE FROM duplicate_pairs d WHERE NOT EXISTS (SELECT 1 FROM {_NEXT_PAIRS} n WHERE {same_row})"
-    )
-    con.execute(
-        f"INSERT INTO duplicate_pairs SELECT n.* FROM {_NEXT_PAIRS} n "
-        f"ANTI JOIN duplicate_pairs d ON {same_row}"
-    )
+        same_row = """
+            n.doc_key_a = d.doc_key_a AND n.doc_key_b = d.doc_key_b AND n.kind = d.kind
+            AND n.similarity IS NOT DISTINCT FROM d.similarity AND n.found_run = d.found_run"""
+        con.execute(
+            f"DELETE FROM duplicate_pairs d WHERE {in_scope} "
+            f"AND NOT EXISTS (SELECT 1 FROM {_NEXT_PAIRS} n WHERE {same_row})"
+        )
+        con.execute(
+            f"INSERT INTO duplicate_pairs SELECT n.* FROM {_NEXT_PAIRS} n "
+            f"ANTI JOIN duplicate_pairs d ON {same_row}"
+        )
+    con.execute("DELETE FROM minhash_previous_groups")  # those groups are recomputed now
     con.execute(f"DROP TABLE {_NEXT_PAIRS}")
 
 
