@@ -7,7 +7,9 @@ goes into <script type="application/json"> blocks escaped by charts.script_json.
 
 from __future__ import annotations
 
+import functools
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -36,6 +38,7 @@ class ReportFiles:
     subject_csvs: dict[str, Path]  # subject_key -> csv
 
 
+@functools.cache
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("reports", "templates"),
@@ -123,46 +126,39 @@ def _groups(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     ]
 
 
-def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None = None) -> ReportFiles:
-    """Write every report file under OUT from the marts of `run_id` (default: the latest)."""
-    out = Path(out)
-    run_id = marts.latest_mart_run(con) if run_id is None else run_id
-    subjects = marts.read_subject_quality(con, run_id)
+def _write_subject_pages(
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    run_id: int,
+    subjects: pd.DataFrame,
+    stems: dict[str, str],
+    csv_files: dict[str, Path],
+) -> tuple[dict[str, Path], dict]:
+    """One HTML page per subject; returns the pages and the context shared with the index."""
     worst_pages = _by(_records(marts.read_page_quality(con, WORST_PAGES)), "subject_key")
     worst_findings = _by(_records(marts.read_page_findings(con, WORST_PAGES)), "subject_key")
     distributions = {r["subject_key"]: r for r in marts.page_distributions(con).to_dict("records")}
     clusters = _by(_records(marts.group_views(con, "duplicate", GROUPS, GROUP_PAGES)), "viewer")
     cannibal = _by(_records(marts.group_views(con, "cannibalisation", GROUPS, GROUP_PAGES)), "viewer")
     changes = _by(_records(marts.page_changes(con, run_id, CHANGES_LISTED)), "subject_key")
-    quarantined = marts.quarantined_files(con, run_id)
-    weights = marts.stored_weights(con)
-    pages_total = con.execute("SELECT avg(quality_score) FROM page_quality").fetchone()[0]
-
     env = _environment()
     write_assets(out)
-    folder = out / "subjects"
-    folder.mkdir(parents=True, exist_ok=True)
-    stems = subject_file_stems(subjects["subject_key"].tolist())
-    links = {key: f"{stem}.html" for key, stem in stems.items()}
     context = {
         "run_id": run_id,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "formula": weights.describe(),
-        "links": links,
+        "formula": marts.stored_weights(con).describe(),
+        "links": {key: f"{stem}.html" for key, stem in stems.items()},
         "worst_limit": WORST_PAGES,
     }
     subject_template = env.get_template("subject.html.j2")
     html_files: dict[str, Path] = {}
-    csv_files = {key: folder / f"{stem}.csv" for key, stem in stems.items()}
-    marts.export_findings_csvs(con, csv_files)
     for subject in _records(subjects):
         key = subject["subject_key"]
-        csv_path = csv_files[key]
         by_doc = _by(worst_findings.get(key, []), "doc_key")
         html = subject_template.render(
             **context,
             subject=subject,
-            csv_name=csv_path.name,
+            csv_name=csv_files[key].name,
             charts=_subject_charts(distributions.get(key, {})),
             worst=[dict(page, findings=by_doc.get(page["doc_key"], [])) for page in worst_pages.get(key, [])],
             finding_count=int(distributions.get(key, {}).get("finding_count") or 0),
@@ -170,9 +166,29 @@ def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None 
             cannibalisation=_groups(cannibal.get(key, []), "main_keyword_key"),
             changes=_by(changes.get(key, []), "change"),
         )
-        html_path = folder / f"{stems[key]}.html"
+        html_path = out / "subjects" / f"{stems[key]}.html"
         html_path.write_text(html, "utf-8")
         html_files[key] = html_path
+    return html_files, context
+
+
+def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None = None) -> ReportFiles:
+    """Write every report file under OUT from the marts of `run_id` (default: the latest)."""
+    out = Path(out)
+    run_id = marts.latest_mart_run(con) if run_id is None else run_id
+    subjects = marts.read_subject_quality(con, run_id)
+    folder = out / "subjects"
+    folder.mkdir(parents=True, exist_ok=True)
+    stems = subject_file_stems(subjects["subject_key"].tolist())
+    csv_files = {key: folder / f"{stem}.csv" for key, stem in stems.items()}
+    # The findings CSVs (DuckDB, off the GIL) are written on a cursor of their own while the
+    # pages are read and rendered (Python).
+    with con.cursor() as cursor, ThreadPoolExecutor(1) as pool:
+        writing_csvs = pool.submit(marts.export_findings_csvs, cursor, csv_files)
+        html_files, context = _write_subject_pages(con, out, run_id, subjects, stems, csv_files)
+        writing_csvs.result()
+    quarantined = marts.quarantined_files(con, run_id)
+    pages_total = con.execute("SELECT avg(quality_score) FROM page_quality").fetchone()[0]
     totals = {
         "pages": int(subjects["pages"].sum()),
         "added": int(subjects["pages_added"].sum()),
@@ -183,7 +199,9 @@ def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None 
     }
     index = out / "index.html"
     index.write_text(
-        env.get_template("index.html.j2").render(
+        _environment()
+        .get_template("index.html.j2")
+        .render(
             **context,
             subjects=_records(subjects),
             totals=totals,
