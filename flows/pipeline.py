@@ -18,7 +18,7 @@ from flows.site import analyse_site
 from flows.streaming import stream_results, submitter
 from flows.tasks import analyse_batch, ingest_batch, scan_content_folder
 from transforms.analysis import AnalysisSettings
-from transforms.changes import batch_size_for, plan_ingest, split_batches
+from transforms.changes import batch_size_for, plan_ingest, split_batches, still_quarantined
 from transforms.ingest import IngestBatch
 from warehouse import documents as documents_table
 from warehouse.loads import forget_documents, load_ingest_batch, load_page_analysis
@@ -73,9 +73,14 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     scan = scan_content_folder(settings.content_dir, settings.ingest.patterns, settings.ingest.max_file_bytes)
     files = pd.DataFrame([vars(f) for f in scan.files], columns=["doc_key", "file_size", "file_mtime_ns"])
     stored = documents_table.file_states(run.con)
-    to_read, unchanged = plan_ingest(files, stored, settings.ingest.trust_file_stat and not full_refresh)
+    trust_file_stat = settings.ingest.trust_file_stat and not full_refresh
+    to_read, unchanged = plan_ingest(files, stored, trust_file_stat)
+    to_read, quarantined = still_quarantined(
+        to_read, documents_table.quarantined_file_states(run.con, run.run_id), trust_file_stat
+    )
     skipped = pd.DataFrame([vars(s) for s in scan.skipped], columns=["path", "error_kind", "message"])
-    load_ingest_batch(run.con, run.run_id, 0, IngestBatch.of_unread(unchanged, skipped))
+    unread_errors = pd.concat([skipped, quarantined], ignore_index=True)
+    load_ingest_batch(run.con, run.run_id, 0, IngestBatch.of_unread(unchanged, unread_errors))
     in_process = len(to_read) < settings.runner.inline_below
     size = batch_size_for(
         len(to_read),
@@ -86,9 +91,11 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     )
     batches = split_batches(to_read, size)
     logger.info(
-        "Ingest: %d files found, %d unchanged by size and date, %d to read in %d batches",
+        "Ingest: %d files found, %d unchanged by size and date, %d quarantined and unchanged since, "
+        "%d to read in %d batches",
         len(files) + len(skipped),
         len(unchanged),
+        len(quarantined),
         len(to_read),
         len(batches),
     )

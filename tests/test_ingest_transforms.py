@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from transforms.changes import batch_size_for, plan_ingest, split_batches
+from transforms.changes import batch_size_for, plan_ingest, split_batches, still_quarantined
 from transforms.fields import DOCS, QUICKTAKES, map_fields, mapping_from_config, parse_keywords, subject_key
 from transforms.front_matter import DocumentError, decode_bytes, load_yaml, split_front_matter
 from transforms.ingest import RawFile, content_hash, parse_documents
@@ -165,6 +165,37 @@ def test_plan_ingest_reads_only_files_whose_stat_moved() -> None:
     assert to_read["known_hash"].tolist()[0] == "hb" and pd.isna(to_read["known_hash"].tolist()[1])
     to_read, unchanged = plan_ingest(files, stored, trust_file_stat=False)
     assert len(to_read) == 3 and unchanged.empty
+
+
+def test_quarantined_files_with_the_same_stat_keep_their_error_unread() -> None:
+    mtime = 1_795_749_947_414_529_148  # past float64's exact integers: must survive as is
+    to_read = pd.DataFrame(
+        {"doc_key": ["bad", "fixed", "new"], "file_size": [5, 6, 7], "file_mtime_ns": [mtime, 20, 30]}
+    )
+    quarantined = pd.DataFrame(
+        {
+            "path": ["bad", "fixed", "gone"],
+            "error_kind": ["invalid_yaml"] * 3,
+            "message": ["line 1", "line 2", "line 3"],
+            "content_hash": ["h1", "h2", "h3"],
+            "file_size": [5, 6, 8],
+            "file_mtime_ns": [mtime, 21, 40],
+        }
+    )
+    left, kept = still_quarantined(to_read, quarantined, trust_file_stat=True)
+    assert left["doc_key"].tolist() == ["fixed", "new"]
+    assert kept.to_dict("records") == [
+        {
+            "path": "bad",
+            "error_kind": "invalid_yaml",
+            "message": "line 1",
+            "content_hash": "h1",
+            "file_size": 5,
+            "file_mtime_ns": mtime,
+        }
+    ]
+    left, kept = still_quarantined(to_read, quarantined, trust_file_stat=False)
+    assert len(left) == 3 and kept.empty
 
 
 def test_batches_are_bounded_and_cover_everything() -> None:

@@ -4,6 +4,7 @@ reruns incremental, mutations counted exactly."""
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import duckdb
@@ -135,3 +136,36 @@ def test_good_document_turning_bad_keeps_last_version(
     ((kind, kept),) = _rows(warehouse, "SELECT error_kind, kept_previous_version FROM ingest_errors")
     assert (kind, kept) == ("wrong_type", True)
     assert _rows(warehouse, "SELECT count(*) FROM documents WHERE deleted_run IS NULL")[0][0] == 1
+
+
+def test_quarantined_file_is_not_read_again_until_it_changes(run_audit, shared: Path, tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    page = next((shared / "sample").glob("*.md")).read_bytes()
+    (content / "good.md").write_bytes(page)
+    bad = content / "bad.md"
+    broken = page.replace(b"\ntitle: ", b"\ntitle: [", 1)  # an unclosed flow sequence
+    bad.write_bytes(broken)
+    warehouse = tmp_path / "w.duckdb"
+    first = run_audit(content, warehouse)
+    assert (first["files_quarantined"], first["docs_new"]) == (1, 1)
+    stat = bad.stat()
+    # Same size and mtime, valid bytes: trusted as unchanged, like a document, so not read.
+    fixed = page.replace(b"\ntitle: ", b"\ntitle: A", 1)
+    assert len(fixed) == len(broken)
+    bad.write_bytes(fixed)
+    os.utime(bad, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    second = run_audit(content, warehouse)
+    assert (second["files_quarantined"], second["docs_new"], second["docs_unchanged"]) == (1, 0, 1)
+    errors = _rows(
+        warehouse,
+        "SELECT run_id, path, error_kind, message, content_hash, file_size, file_mtime_ns "
+        "FROM ingest_errors ORDER BY run_id",
+    )
+    assert [row[0] for row in errors] == [first["run_id"], second["run_id"]]
+    assert errors[0][1:] == errors[1][1:] and errors[0][5:] == (stat.st_size, stat.st_mtime_ns)
+    # --full-refresh reads every file again: the fixed bytes become a document.
+    third = run_audit(content, warehouse, full_refresh=True)
+    assert (third["files_quarantined"], third["docs_new"]) == (0, 1)
+    ((title,),) = _rows(warehouse, "SELECT title FROM documents WHERE doc_key = 'bad.md'")
+    assert title.startswith("A") and errors[0][2] == "invalid_yaml"

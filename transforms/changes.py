@@ -43,6 +43,31 @@ def plan_ingest(
     )
 
 
+def still_quarantined(
+    to_read: pd.DataFrame, quarantined: pd.DataFrame, trust_file_stat: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split files to read into (to_read, still_quarantined).
+
+    quarantined: path, error_kind, message, content_hash, file_size, file_mtime_ns of files
+    the previous run quarantined. A file with that size and mtime again keeps its error
+    without being read (as an unchanged document is kept, when trust_file_stat); the others
+    are read.
+    """
+    if not trust_file_stat or to_read.empty or quarantined.empty:
+        return to_read, quarantined.iloc[:0]
+    stat = quarantined.astype({"file_size": "int64", "file_mtime_ns": "int64"}).rename(
+        columns={"path": "doc_key"}
+    )
+    merged = to_read.merge(stat, on=["doc_key", "file_size", "file_mtime_ns"], how="left", indicator=True)
+    same = (merged["_merge"] == "both").to_numpy()
+    kept = merged.loc[same, ["doc_key", *quarantined.columns.drop("path")]].rename(
+        columns={"doc_key": "path"}
+    )
+    # Nullable integers: nanosecond mtimes must not pass through float64 when frames meet.
+    kept = kept.astype({"file_size": "Int64", "file_mtime_ns": "Int64"})
+    return to_read[~same].reset_index(drop=True), kept.reset_index(drop=True)
+
+
 def batch_size_for(total: int, workers: int, max_batch: int, min_batch: int, in_process: bool = False) -> int:
     """Big enough that Prefect's per-task cost stays small, small enough to use every
     worker and to bound the memory of results in flight. In process (no workers to keep

@@ -24,7 +24,7 @@ DOCUMENT_FRAME_COLUMNS = (
     "file_size",
     "file_mtime_ns",
 )
-ERROR_FRAME_COLUMNS = ("path", "error_kind", "message", "content_hash")
+ERROR_FRAME_COLUMNS = ("path", "error_kind", "message", "content_hash", "file_size", "file_mtime_ns")
 
 
 @dataclass(frozen=True)
@@ -62,19 +62,22 @@ class IngestBatch:
 
     documents: pd.DataFrame  # new or changed documents
     unchanged: pd.DataFrame  # doc_key, file_size, file_mtime_ns: same bytes as stored
-    errors: pd.DataFrame  # path, error_kind, message, content_hash
+    errors: pd.DataFrame  # ERROR_FRAME_COLUMNS; content_hash and file state when the file was read
 
     @property
     def files_seen(self) -> int:
         return len(self.documents) + len(self.unchanged) + len(self.errors)
 
     @classmethod
-    def of_unread(cls, unchanged: pd.DataFrame, skipped: pd.DataFrame) -> IngestBatch:
-        """Files settled without reading: unchanged by size and date, or skipped by the scan."""
+    def of_unread(cls, unchanged: pd.DataFrame, errors: pd.DataFrame) -> IngestBatch:
+        """Files settled without reading: unchanged by size and date, skipped by the scan, or
+        still quarantined (errors: path, error_kind, message, other ERROR_FRAME_COLUMNS
+        optional)."""
+        errors = errors.reindex(columns=list(ERROR_FRAME_COLUMNS)).astype(object)
         return cls(
             document_frame([]),
             unchanged[["doc_key", "file_size", "file_mtime_ns"]],
-            skipped.assign(content_hash=None)[list(ERROR_FRAME_COLUMNS)],
+            errors.where(errors.notna(), None),  # missing values as NULLs, never NaN
         )
 
 
@@ -102,6 +105,8 @@ def parse_documents(
                     "error_kind": error.kind,
                     "message": error.message,
                     "content_hash": digest,
+                    "file_size": raw.file_size,
+                    "file_mtime_ns": raw.file_mtime_ns,
                 }
             )
             continue
@@ -112,6 +117,8 @@ def parse_documents(
                     "error_kind": "unexpected_error",
                     "message": f"{type(error).__name__}: {' '.join(str(error).split())[:400]}",
                     "content_hash": digest,
+                    "file_size": raw.file_size,
+                    "file_mtime_ns": raw.file_mtime_ns,
                 }
             )
             continue

@@ -99,16 +99,34 @@ def record_errors(con: duckdb.DuckDBPyConnection, run_id: int, errors: pd.DataFr
     """Quarantine rows; a file that had a good version keeps it and says so."""
     if errors.empty:
         return
-    with registered(con, "bad", errors[["path", "error_kind", "message", "content_hash"]]):
+    columns = ["path", "error_kind", "message", "content_hash", "file_size", "file_mtime_ns"]
+    with registered(con, "bad", errors.reindex(columns=columns)):
         con.execute(
             """
-            INSERT INTO ingest_errors (run_id, path, error_kind, message, content_hash, kept_previous_version)
-            SELECT ?, b.path, b.error_kind, b.message, b.content_hash,
-                   EXISTS (SELECT 1 FROM documents d WHERE d.doc_key = b.path AND d.deleted_run IS NULL)
+            INSERT INTO ingest_errors (run_id, path, error_kind, message, content_hash,
+                                       kept_previous_version, file_size, file_mtime_ns)
+            SELECT ?, b.path, b.error_kind, b.message, b.content_hash::VARCHAR,
+                   EXISTS (SELECT 1 FROM documents d WHERE d.doc_key = b.path AND d.deleted_run IS NULL),
+                   b.file_size::BIGINT, b.file_mtime_ns::BIGINT
             FROM bad b
             """,
             [run_id],
         )
+
+
+def quarantined_file_states(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+    """Files the run before run_id read and quarantined for their bytes: path, error_kind,
+    message, content_hash, file_size, file_mtime_ns (unreadable and skipped files, which
+    have no hash, are left out: they are tried again every run)."""
+    return con.execute(
+        """
+        SELECT path, error_kind, message, content_hash, file_size, file_mtime_ns
+        FROM ingest_errors
+        WHERE run_id = (SELECT max(run_id) FROM runs WHERE run_id < ?)
+          AND content_hash IS NOT NULL AND file_size IS NOT NULL AND file_mtime_ns IS NOT NULL
+        """,
+        [run_id],
+    ).df()
 
 
 def mark_deleted(con: duckdb.DuckDBPyConnection, run_id: int, present: Sequence[str]) -> list[str]:
