@@ -35,18 +35,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from transforms.clusters import CLUSTER_KINDS
+from flows.site import refresh_duplicates
 from transforms.duplicates import (
     DuplicateSettings,
-    cluster_duplicates,
     connected_components,
-    exact_duplicate_pairs,
     fingerprint_documents,
-    merge_duplicate_pairs,
-    pairs_touching,
-    title_duplicate_pairs,
     tokenise,
-    verify_pairs,
 )
 from warehouse import duplicate_index
 
@@ -110,7 +104,8 @@ def duplicate_step(
     changed_doc_keys: Sequence[str] | None = None,
     deleted_doc_keys: Sequence[str] = (),
 ) -> None:
-    """One run's duplicate work, wired as a flow would wire it.
+    """One run's duplicate work: the flow's pass (`flows.site.refresh_duplicates`) after
+    storing the changed pages' fingerprints, as a run's analysis batches do.
 
     documents: every current page (doc_key, title, question, answer, published_date).
     changed_doc_keys: new and changed pages (None: first run, all pages).
@@ -122,27 +117,8 @@ def duplicate_step(
     frame, signatures, bands = fingerprint_documents(changed, settings, text_column="answer")
     duplicate_index.store_signatures(con, frame, signatures, bands)
 
-    touched = (
-        None
-        if changed_doc_keys is None
-        else [*changed_doc_keys, *duplicate_index.unindexed_pair_members(con)]
-    )
-    candidates = duplicate_index.candidate_pairs(con, changed_doc_keys)
-    involved = pd.unique(np.concatenate((candidates["doc_key_a"], candidates["doc_key_b"])))
-    keys, candidate_signatures = duplicate_index.load_signatures(con, involved)
     texts = documents.set_index("doc_key")["answer"]
-    near = verify_pairs(candidates, keys, candidate_signatures, settings, texts.reindex(involved))
-
-    regrouped, fingerprints = duplicate_index.group_neighbourhood(con, touched)
-    grouped = merge_duplicate_pairs(
-        exact_duplicate_pairs(fingerprints, settings), title_duplicate_pairs(fingerprints, settings)
-    )
-    pairs = merge_duplicate_pairs(pairs_touching(grouped, regrouped), near)
-    duplicate_index.replace_pairs(con, pairs, run_id, touched, regrouped)
-
-    duplicate_index.store_clusters(
-        con, cluster_duplicates(duplicate_index.load_pairs(con, CLUSTER_KINDS), documents)
-    )
+    refresh_duplicates(con, settings, run_id, changed_doc_keys, documents, texts.reindex)
 
 
 def stored_pairs_after_step(documents: pd.DataFrame, settings: DuplicateSettings) -> pd.DataFrame:

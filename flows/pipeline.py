@@ -79,8 +79,7 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
         to_read, documents_table.quarantined_file_states(run.con, run.run_id), trust_file_stat
     )
     skipped = pd.DataFrame([vars(s) for s in scan.skipped], columns=["path", "error_kind", "message"])
-    unread_errors = pd.concat([skipped, quarantined], ignore_index=True)
-    load_ingest_batch(run.con, run.run_id, 0, IngestBatch.of_unread(unchanged, unread_errors))
+    load_ingest_batch(run.con, run.run_id, 0, IngestBatch.of_unread(unchanged, skipped, quarantined))
     in_process = len(to_read) < settings.runner.inline_below
     size = batch_size_for(
         len(to_read),

@@ -3,13 +3,17 @@ keyword cannibalisation, duplicate pages). Runs in the flow process, on small co
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
+import duckdb
 import pandas as pd
 from prefect import get_run_logger
 
 from transforms.analysis import AnalysisSettings
+from transforms.clusters import CLUSTER_KINDS
 from transforms.duplicates import (
+    DuplicateSettings,
     cluster_duplicates,
     exact_duplicate_pairs,
     merge_duplicate_pairs,
@@ -59,27 +63,50 @@ def check_site_metadata(run: RunSession, pages: pd.DataFrame) -> None:
 def detect_duplicates(
     run: RunSession, settings: AnalysisSettings, pages: pd.DataFrame, changed: Sequence[str] | None
 ) -> None:
-    """Near pairs of the changed pages against the stored index; exact and title pairs of the
-    groups they left or joined; clusters over all stored pairs."""
-    dup = settings.duplicates
-    touched = None if changed is None else [*changed, *duplicate_index.unindexed_pair_members(run.con)]
-    candidates = duplicate_index.candidate_pairs(run.con, None if changed is None else list(changed))
-    involved = pair_members(candidates)
-    keys, signatures = duplicate_index.load_signatures(run.con, involved)
-    texts = documents_frame(run.con, involved, ["doc_key", "body_text"]).set_index("doc_key")["body_text"]
-    near = verify_pairs(candidates, keys, signatures, dup, texts)
-    regrouped, fingerprints = duplicate_index.group_neighbourhood(run.con, touched)
-    grouped = merge_duplicate_pairs(
-        exact_duplicate_pairs(fingerprints, dup), title_duplicate_pairs(fingerprints, dup)
-    )
-    pairs = merge_duplicate_pairs(pairs_touching(grouped, regrouped), near)
-    with transaction(run.con):
-        duplicate_index.replace_pairs(run.con, pairs, run.run_id, touched, regrouped)
-        linking = duplicate_index.load_pairs(run.con, ["exact", "near"])
-        duplicate_index.store_clusters(run.con, cluster_duplicates(linking, pages))
+    def body_texts(doc_keys: Sequence[str]) -> pd.Series:
+        return documents_frame(run.con, doc_keys, ["doc_key", "body_text"]).set_index("doc_key")["body_text"]
+
+    counts = refresh_duplicates(run.con, settings.duplicates, run.run_id, changed, pages, body_texts)
     get_run_logger().info(
         "Duplicates: %d candidates checked, %d near pairs confirmed; %d exact or near pairs stored",
-        len(candidates),
-        len(near),
-        len(linking),
+        counts.candidates,
+        counts.near,
+        counts.linking,
     )
+
+
+class DuplicateCounts(NamedTuple):
+    candidates: int  # LSH candidate pairs verified
+    near: int  # of which confirmed near pairs
+    linking: int  # exact and near pairs stored after the pass
+
+
+def refresh_duplicates(
+    con: duckdb.DuckDBPyConnection,
+    settings: DuplicateSettings,
+    run_id: int,
+    changed: Sequence[str] | None,
+    pages: pd.DataFrame,
+    texts_of: Callable[[Sequence[str]], pd.Series],
+) -> DuplicateCounts:
+    """One duplicate pass over the stored index (signatures of new and changed pages already
+    stored): near pairs of the changed pages, exact and title pairs of the groups they left
+    or joined, clusters over all stored pairs. changed None: every page (first run).
+    pages: doc_key and the canonical-page columns of `cluster_duplicates`; texts_of: body text
+    by doc_key, for exact verification. No Prefect here: benchmarks.duplicates times it too.
+    """
+    touched = None if changed is None else [*changed, *duplicate_index.unindexed_pair_members(con)]
+    candidates = duplicate_index.candidate_pairs(con, None if changed is None else list(changed))
+    involved = pair_members(candidates)
+    keys, signatures = duplicate_index.load_signatures(con, involved)
+    near = verify_pairs(candidates, keys, signatures, settings, texts_of(involved))
+    regrouped, fingerprints = duplicate_index.group_neighbourhood(con, touched)
+    grouped = merge_duplicate_pairs(
+        exact_duplicate_pairs(fingerprints, settings), title_duplicate_pairs(fingerprints, settings)
+    )
+    pairs = merge_duplicate_pairs(pairs_touching(grouped, regrouped), near)
+    with transaction(con):
+        duplicate_index.replace_pairs(con, pairs, run_id, touched, regrouped)
+        linking = duplicate_index.load_pairs(con, CLUSTER_KINDS)
+        duplicate_index.store_clusters(con, cluster_duplicates(linking, pages))
+    return DuplicateCounts(len(candidates), len(near), len(linking))

@@ -63,8 +63,6 @@ def still_quarantined(
     kept = merged.loc[same, ["doc_key", *quarantined.columns.drop("path")]].rename(
         columns={"doc_key": "path"}
     )
-    # Nullable integers: nanosecond mtimes must not pass through float64 when frames meet.
-    kept = kept.astype({"file_size": "Int64", "file_mtime_ns": "Int64"})
     return to_read[~same].reset_index(drop=True), kept.reset_index(drop=True)
 
 

@@ -69,15 +69,21 @@ class IngestBatch:
         return len(self.documents) + len(self.unchanged) + len(self.errors)
 
     @classmethod
-    def of_unread(cls, unchanged: pd.DataFrame, errors: pd.DataFrame) -> IngestBatch:
-        """Files settled without reading: unchanged by size and date, skipped by the scan, or
-        still quarantined (errors: path, error_kind, message, other ERROR_FRAME_COLUMNS
-        optional)."""
-        errors = errors.reindex(columns=list(ERROR_FRAME_COLUMNS)).astype(object)
+    def of_unread(cls, unchanged: pd.DataFrame, *errors: pd.DataFrame) -> IngestBatch:
+        """Files settled without reading: unchanged by size and date, and errors (skipped by
+        the scan, still quarantined): frames with path, error_kind, message and any other of
+        ERROR_FRAME_COLUMNS. Each is aligned to ERROR_FRAME_COLUMNS as Python objects before
+        they meet, so missing values become NULLs and integers never pass through float64."""
+        aligned = [frame.reindex(columns=list(ERROR_FRAME_COLUMNS)).astype(object) for frame in errors]
+        merged = (
+            pd.concat(aligned, ignore_index=True)
+            if aligned
+            else pd.DataFrame(columns=list(ERROR_FRAME_COLUMNS))
+        )
         return cls(
             document_frame([]),
             unchanged[["doc_key", "file_size", "file_mtime_ns"]],
-            errors.where(errors.notna(), None),  # missing values as NULLs, never NaN
+            merged.where(merged.notna(), None),
         )
 
 

@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from transforms.ingest import ERROR_FRAME_COLUMNS
 from warehouse.store import registered
 
 DOCUMENT_SCHEMA = pa.schema(
@@ -99,8 +100,7 @@ def record_errors(con: duckdb.DuckDBPyConnection, run_id: int, errors: pd.DataFr
     """Quarantine rows; a file that had a good version keeps it and says so."""
     if errors.empty:
         return
-    columns = ["path", "error_kind", "message", "content_hash", "file_size", "file_mtime_ns"]
-    with registered(con, "bad", errors.reindex(columns=columns)):
+    with registered(con, "bad", errors.reindex(columns=list(ERROR_FRAME_COLUMNS))):
         con.execute(
             """
             INSERT INTO ingest_errors (run_id, path, error_kind, message, content_hash,
