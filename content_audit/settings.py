@@ -21,6 +21,7 @@ from transforms.fields import FieldMapping, mapping_from_config
 from transforms.keywords import KeywordSettings
 from transforms.readability import ReadabilitySettings
 from transforms.seo import SeoThresholds
+from warehouse.session import DuckDBSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 EXAMPLE_CONTENT = PACKAGE_DIR / "example_content"
@@ -81,6 +82,7 @@ class Settings:
     out_dir: Path = Path("content-audit-report")
     ingest: IngestSettings = field(default_factory=IngestSettings)
     runner: RunnerSettings = field(default_factory=RunnerSettings)
+    duckdb: DuckDBSettings = field(default_factory=DuckDBSettings)
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def section(self, name: str) -> Mapping[str, Any]:
@@ -135,6 +137,7 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         out_dir=_path(overrides.get("out_dir"), paths.get("out"), base, Settings.out_dir),
         ingest=build_dataclass(IngestSettings, ingest, "ingest"),
         runner=build_dataclass(RunnerSettings, runner, "runner"),
+        duckdb=build_dataclass(DuckDBSettings, data.pop("duckdb", {}), "duckdb"),
         sections=data,
     )
     if settings.runner.task_runner not in TASK_RUNNERS:

@@ -11,7 +11,8 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from content_audit.faults import maybe_die
-from content_audit.runner import default_task_runner, log_task_runner
+from content_audit.memory import release_freed_memory, use_system_allocator
+from content_audit.runner import default_task_runner, log_task_runner, stop_worker_processes
 from content_audit.settings import Settings, analysis_settings, load_settings
 from flows.publish import publish
 from flows.site import analyse_site
@@ -51,10 +52,12 @@ def content_audit(
     full_refresh: bool = False,
 ) -> dict[str, Any]:
     """Audit a folder of markdown pages into a DuckDB warehouse and publish reports."""
+    use_system_allocator()
     settings = load_settings(
         Path(config) if config else None, content_dir=content, warehouse=warehouse, out_dir=out
     )
-    with open_run(settings.warehouse, str(settings.content_dir), str(flow_run.get_id() or "")) as run:
+    flow_run_id = str(flow_run.get_id() or "")
+    with open_run(settings.warehouse, str(settings.content_dir), flow_run_id, settings.duckdb) as run:
         get_run_logger().info("Run %s: %s -> %s", run.run_id, settings.content_dir, settings.warehouse)
         log_task_runner(settings)
         page_settings = analysis_settings(settings)
@@ -116,6 +119,7 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
         if analysis is not None:
             load_page_analysis(run.con, run.run_id, analysis)
             maybe_die(f"analyse-batch-{n}")
+        release_freed_memory()
         logger.info("Ingest batch %d/%d: %s", n, len(batches), counts)
     present = [*files["doc_key"], *skipped["path"]]
     gone = documents_table.mark_deleted(run.con, run.run_id, present)
@@ -151,8 +155,10 @@ def analyse(run: RunSession, settings: Settings, page_settings: AnalysisSettings
     ):
         load_page_analysis(run.con, run.run_id, result)
         maybe_die(f"analyse-batch-{n}")
+        release_freed_memory()
         logger.info("Analyse batch %d/%d loaded", n, len(key_batches))
     store_analysis_fingerprint(run.con, page_settings)
+    stop_worker_processes()
     unfinished = unfinished_site_analysis(run.con)
     if not (everything or stale or unfinished or pages_changed_since_last_completed_run(run.con)):
         logger.info("Site checks and duplicates: no page changed since the last completed run; kept")

@@ -15,6 +15,7 @@ from content_audit.settings import (
 )
 from transforms.analysis import AnalysisSettings
 from warehouse.marts import QualityWeights
+from warehouse.session import DuckDBSettings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,6 +24,7 @@ def test_example_config_documents_the_real_defaults() -> None:
     settings = load_settings(REPO / "content-audit.example.toml")
     assert settings.ingest == IngestSettings()
     assert settings.runner == RunnerSettings()
+    assert settings.duckdb == DuckDBSettings()
     assert analysis_settings(settings) == AnalysisSettings()
     assert build_dataclass(QualityWeights, settings.section("quality"), "quality") == QualityWeights()
 
@@ -53,6 +55,8 @@ def test_command_line_wins_over_toml(tmp_path: Path) -> None:
         ("[runner]\ntask_runner = 'gpu'\n", "task_runner must be one of"),
         ("[ingest]\nprofile = 'wordpress'\n", "unknown front-matter profile"),
         ("[seo]\nthin_content_wrds = 1\n", "unknown keys"),
+        ("[duckdb]\nmemory_limit = '512'\n", "memory_limit is a size"),
+        ("[duckdb]\ncheckpoint_threshold = \"1GB'; PRAGMA x; --\"\n", "checkpoint_threshold is a size"),
     ],
 )
 def test_bad_settings_fail_before_the_run(tmp_path: Path, toml: str, message: str) -> None:

@@ -14,7 +14,7 @@ from warehouse.documents import mark_deleted
 from warehouse.loads import load_ingest_batch
 from warehouse.lock import WarehouseLock, WarehouseLocked
 from warehouse.migrate import apply_migrations, migration_files
-from warehouse.session import open_read_only, open_run
+from warehouse.session import DuckDBSettings, open_read_only, open_run
 
 
 def _page(answer: str) -> bytes:
@@ -98,3 +98,19 @@ def test_second_run_is_refused_with_the_holder(tmp_path: Path) -> None:
     lock = WarehouseLock(path)
     lock.acquire()  # free again once the run is over
     lock.release()
+
+
+def test_run_connection_applies_the_duckdb_settings(tmp_path: Path) -> None:
+    tuning = DuckDBSettings(memory_limit="300MB", checkpoint_threshold="64MB")
+    with open_run(tmp_path / "w.duckdb", "c", tuning=tuning) as run:
+        limit, threshold = run.con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('checkpoint_threshold')"
+        ).fetchone()
+    # DuckDB reports sizes in its own units (300MB -> "286.1 MiB"): compare in bytes.
+    assert _bytes(limit) == pytest.approx(300e6, rel=0.01)
+    assert _bytes(threshold) == pytest.approx(64e6, rel=0.01)
+
+
+def _bytes(size: str) -> float:
+    number, unit = size.split()
+    return float(number) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}[unit]
