@@ -56,7 +56,7 @@ def test_command_line_wins_over_toml(tmp_path: Path) -> None:
         ("[ingest]\nprofile = 'wordpress'\n", "unknown front-matter profile"),
         ("[seo]\nthin_content_wrds = 1\n", "unknown keys"),
         ("[duckdb]\nmemory_limit = '512'\n", "memory_limit is a size"),
-        ("[duckdb]\ncheckpoint_threshold = \"1GB'; PRAGMA x; --\"\n", "checkpoint_threshold is a size"),
+        ('[duckdb]\ncheckpoint_threshold = "1GB\'; PRAGMA x; --"\n', "checkpoint_threshold is a size"),
     ],
 )
 def test_bad_settings_fail_before_the_run(tmp_path: Path, toml: str, message: str) -> None:
