@@ -62,9 +62,9 @@ def content_audit(
         log_task_runner(settings)
         page_settings = analysis_settings(settings)
         ingest(run, settings, page_settings, full_refresh)
-        analyse(run, settings, page_settings, full_refresh)
+        site_kept = analyse(run, settings, page_settings, full_refresh)
         maybe_die("publish")
-        index = publish(run, settings)
+        index = publish(run, settings, pages_unchanged=site_kept)
     return {**run.summary, "report": str(index)}
 
 
@@ -127,9 +127,10 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     logger.info("Ingest: %d documents deleted since the last run", len(gone))
 
 
-def analyse(run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool) -> None:
+def analyse(run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool) -> bool:
     """Score what ingest did not (documents whose scores are missing or were computed from
-    other content or settings), then the site-wide checks."""
+    other content or settings), then the site-wide checks. True when nothing changed since
+    the last completed run, so its site checks (and page marts) still hold."""
     logger = get_run_logger()
     everything = full_refresh or analysis_fingerprint_changed(run.con, page_settings)
     stale = documents_table.stale_documents(run.con, "readability", everything=everything)
@@ -162,6 +163,7 @@ def analyse(run: RunSession, settings: Settings, page_settings: AnalysisSettings
     unfinished = unfinished_site_analysis(run.con)
     if not (everything or stale or unfinished or pages_changed_since_last_completed_run(run.con)):
         logger.info("Site checks and duplicates: no page changed since the last completed run; kept")
-        return
+        return True
     scored = scored_in_run(run.con, run.run_id)  # by ingest or above: new and changed pages
     analyse_site(run, page_settings, changed=None if everything else sorted({*scored, *unfinished}))
+    return False

@@ -31,11 +31,11 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def publish(run: RunSession, settings: Settings) -> Path:
-    """Returns the path of the report's index.html."""
+def publish(run: RunSession, settings: Settings, pages_unchanged: bool = False) -> Path:
+    """Returns the path of the report's index.html. pages_unchanged: see rebuild_marts."""
     logger = get_run_logger()
     weights = build_dataclass(QualityWeights, settings.section("quality"), "quality")
-    counts = rebuild_marts(run.con, run.run_id, weights)
+    counts = rebuild_marts(run.con, run.run_id, weights, pages_unchanged)
     # The Parquet exports (DuckDB, off the GIL) are written while the reports render (Python),
     # through a cursor of their own: both only read the marts just committed.
     with run.con.cursor() as cursor, ThreadPoolExecutor(1) as pool:

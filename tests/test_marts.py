@@ -15,6 +15,7 @@ from reports.build import build_reports
 from reports.formatting import number, percent
 from warehouse.marts import QualityWeights, latest_mart_run, rebuild_marts
 from warehouse.migrate import apply_migrations
+from warehouse.runs import finish_run, start_run
 from warehouse.store import insert_frame
 
 # Four pages in two subjects (one spelled two ways). Expected scores by hand, default weights:
@@ -253,3 +254,38 @@ def test_subject_page_shows_the_mart_numbers(con: duckdb.DuckDBPyConnection, tmp
     assert "<script>document.title" not in one
     assert "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;" in one
     assert re.search(r'href="subject-two\.html#doc-[0-9a-f]{16}"', one)  # cross-subject duplicate link
+
+
+def test_page_marts_are_kept_when_nothing_changed(con: duckdb.DuckDBPyConnection) -> None:
+    first = start_run(con, "content", None)
+    rebuild_marts(con, first)
+    finish_run(con, first, "completed")
+    findings = sorted(con.execute("SELECT * FROM page_findings").fetchall())
+    # A change the flow did not report (it would have): kept marts do not see it, which is
+    # how the test tells keeping from rebuilding.
+    con.execute("UPDATE readability SET flesch_reading_ease = 60 WHERE doc_key = 's2/c.md'")
+
+    second = start_run(con, "content", None)
+    counts = rebuild_marts(con, second, pages_unchanged=True)
+    finish_run(con, second, "completed")
+    assert _scores(con) == EXPECTED_SCORES
+    assert sorted(con.execute("SELECT * FROM page_findings").fetchall()) == findings
+    assert con.execute("SELECT DISTINCT run_id FROM page_quality").fetchall() == [(second,)]
+    assert counts["subject_quality"] == 2
+    deltas = con.execute("SELECT quality_score_delta FROM subject_quality WHERE run_id = ?", [second])
+    assert [d for (d,) in deltas.fetchall()] == [0.0, 0.0]
+
+    # Other weights: rebuilt, and the change shows (c: readability 0 -> 1).
+    third = start_run(con, "content", None)
+    rebuild_marts(con, third, QualityWeights(seo_weight=2.0), pages_unchanged=True)
+    finish_run(con, third, "completed")
+    assert _scores(con)["s2/c.md"] > EXPECTED_SCORES["s2/c.md"]
+
+    # Marts of a run that did not complete are not kept either.
+    fourth = start_run(con, "content", None)
+    rebuild_marts(con, fourth)
+    finish_run(con, fourth, "failed", "killed")
+    fifth = start_run(con, "content", None)
+    con.execute("UPDATE readability SET flesch_reading_ease = 20 WHERE doc_key = 's2/c.md'")
+    rebuild_marts(con, fifth, pages_unchanged=True)
+    assert _scores(con) == EXPECTED_SCORES
