@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from transforms.analysis import AnalysisSettings
+from transforms.changes import batch_size_for
 from transforms.duplicates import DuplicateSettings
 from transforms.fields import FieldMapping, mapping_from_config
 from transforms.keywords import KeywordSettings
@@ -88,6 +89,15 @@ class Settings:
     def section(self, name: str) -> Mapping[str, Any]:
         """Raw TOML table for a part whose dataclass lives in its own transform module."""
         return self.sections.get(name, {})
+
+    def batching(self, pages: int) -> tuple[bool, int]:
+        """For `pages` to read or score: whether they stay in the flow's own process (too few
+        to pay for starting workers), and the batch size."""
+        in_process = pages < self.runner.inline_below
+        size = batch_size_for(
+            pages, self.runner.worker_count, self.ingest.batch_size, self.ingest.min_batch_size, in_process
+        )
+        return in_process, size
 
 
 def build_dataclass(cls: type, values: Mapping[str, Any], where: str) -> Any:

@@ -19,7 +19,7 @@ from flows.site import analyse_site
 from flows.streaming import stream_results, submitter
 from flows.tasks import analyse_batch, ingest_batch, scan_content_folder
 from transforms.analysis import AnalysisSettings
-from transforms.changes import batch_size_for, plan_ingest, split_batches, still_quarantined
+from transforms.changes import plan_ingest, split_batches, still_quarantined
 from transforms.ingest import IngestBatch
 from warehouse import documents as documents_table
 from warehouse.loads import forget_documents, load_ingest_batch, load_page_analysis
@@ -83,14 +83,7 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     )
     skipped = pd.DataFrame([vars(s) for s in scan.skipped], columns=["path", "error_kind", "message"])
     load_ingest_batch(run.con, run.run_id, 0, IngestBatch.of_unread(unchanged, skipped, quarantined))
-    in_process = len(to_read) < settings.runner.inline_below
-    size = batch_size_for(
-        len(to_read),
-        settings.runner.worker_count,
-        settings.ingest.batch_size,
-        settings.ingest.min_batch_size,
-        in_process,
-    )
+    in_process, size = settings.batching(len(to_read))
     batches = split_batches(to_read, size)
     logger.info(
         "Ingest: %d files found, %d unchanged by size and date, %d quarantined and unchanged since, "
@@ -134,14 +127,7 @@ def analyse(run: RunSession, settings: Settings, page_settings: AnalysisSettings
     logger = get_run_logger()
     everything = full_refresh or analysis_fingerprint_changed(run.con, page_settings)
     stale = documents_table.stale_documents(run.con, "readability", everything=everything)
-    in_process = len(stale) < settings.runner.inline_below
-    size = batch_size_for(
-        len(stale),
-        settings.runner.worker_count,
-        settings.ingest.batch_size,
-        settings.ingest.min_batch_size,
-        in_process,
-    )
+    in_process, size = settings.batching(len(stale))
     key_batches = [stale[i : i + size] for i in range(0, len(stale), size)]
     logger.info("Analyse: %d documents left to score in %d batches", len(stale), len(key_batches))
     frames = (documents_table.documents_frame(run.con, keys, ANALYSIS_COLUMNS) for keys in key_batches)

@@ -64,3 +64,11 @@ def test_bad_settings_fail_before_the_run(tmp_path: Path, toml: str, message: st
     config.write_text(toml)
     with pytest.raises(ValueError, match=message):
         analysis_settings(load_settings(config))
+
+
+def test_small_runs_stay_in_the_flow_process_in_one_batch() -> None:
+    settings = load_settings(None)
+    below = settings.runner.inline_below
+    assert settings.batching(below - 1) == (True, settings.ingest.batch_size)
+    in_process, size = settings.batching(100_000)
+    assert not in_process and settings.ingest.min_batch_size <= size <= settings.ingest.batch_size
