@@ -169,3 +169,37 @@ def test_quarantined_file_is_not_read_again_until_it_changes(run_audit, shared: 
     assert (third["files_quarantined"], third["docs_new"]) == (0, 1)
     ((title,),) = _rows(warehouse, "SELECT title FROM documents WHERE doc_key = 'bad.md'")
     assert title.startswith("A") and errors[0][2] == "invalid_yaml"
+
+
+def test_run_with_nothing_changed_keeps_marts_and_posts_only_the_summary(
+    run_audit, corpus_factory, tmp_path: Path
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    content = corpus_factory(80, seed=11)
+    warehouse = tmp_path / "w.duckdb"
+    first = run_audit(content, warehouse)
+    findings = sorted(_rows(warehouse, "SELECT * FROM page_findings"))
+    scores = sorted(_rows(warehouse, "SELECT doc_key, quality_score FROM page_quality"))
+    second = run_audit(content, warehouse)
+    assert second["docs_unchanged"] == first["docs_new"] and second["docs_new"] == 0
+    assert sorted(_rows(warehouse, "SELECT * FROM page_findings")) == findings
+    assert sorted(_rows(warehouse, "SELECT doc_key, quality_score FROM page_quality")) == scores
+    assert _rows(warehouse, "SELECT DISTINCT run_id FROM page_quality") == [(second["run_id"],)]
+    subjects = _rows(warehouse, "SELECT count(*) FROM subject_quality WHERE run_id = ?", [second["run_id"]])
+    assert subjects[0][0] > 0  # the trend still gets this run's point
+
+    def artifacts(flow_run_id: str) -> dict[str, str]:
+        with get_client(sync_client=True) as client:
+            found = client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])),
+                limit=200,
+            )
+        return {a.key: a.data for a in found}
+
+    posted_first = artifacts(first["prefect_flow_run_id"])
+    assert len(posted_first) == 2 + subjects[0][0]
+    posted_second = artifacts(second["prefect_flow_run_id"])
+    assert set(posted_second) == {"content-quality-summary", "content-quality-subjects"}
+    assert "Nothing changed since the last completed run" in posted_second["content-quality-summary"]
