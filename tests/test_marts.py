@@ -3,6 +3,7 @@ deltas between runs, derived findings, and the subject page showing the mart's n
 
 from __future__ import annotations
 
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,7 +14,14 @@ import pytest
 
 from reports.build import build_reports
 from reports.formatting import number, percent
-from warehouse.marts import QualityWeights, latest_mart_run, rebuild_marts
+from warehouse.marts import (
+    EXPORTS,
+    QualityWeights,
+    export_findings_csvs,
+    export_parquet,
+    latest_mart_run,
+    rebuild_marts,
+)
 from warehouse.migrate import apply_migrations
 from warehouse.runs import finish_run, start_run
 from warehouse.store import insert_frame
@@ -289,3 +297,47 @@ def test_page_marts_are_kept_when_nothing_changed(con: duckdb.DuckDBPyConnection
     con.execute("UPDATE readability SET flesch_reading_ease = 20 WHERE doc_key = 's2/c.md'")
     rebuild_marts(con, fifth, pages_unchanged=True)
     assert _scores(con) == EXPECTED_SCORES
+
+
+def test_parquet_exports_are_written_again_only_when_their_content_changed(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    rebuild_marts(con, 1)
+    folder = tmp_path / "exports"
+    paths = export_parquet(con, folder)
+    assert {p.name for p in paths} == {f"{name}.parquet" for name in EXPORTS}
+    written = {p.name: p.stat().st_mtime_ns for p in paths}
+    for path in paths:  # a later write would show as a new inode and mtime
+        os.utime(path, ns=(1, 1))
+
+    con.execute("UPDATE readability SET flesch_reading_ease = 61 WHERE doc_key = 's2/d.md'")
+    (folder / "keyword_coverage.parquet").write_text("not parquet")  # damaged: written again
+    export_parquet(con, folder)
+    again = {p.name for p in folder.glob("*.parquet") if p.stat().st_mtime_ns != 1}
+    assert again == {"readability.parquet", "keyword_coverage.parquet"}
+    value = con.execute(
+        f"SELECT flesch_reading_ease FROM '{folder / 'readability.parquet'}' WHERE doc_key = 's2/d.md'"
+    ).fetchone()[0]
+    assert value == 61 and len(written) == len(EXPORTS)
+
+
+def test_findings_csvs_are_written_again_only_when_findings_changed(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    rebuild_marts(con, 1)
+    paths = {key: tmp_path / f"{key}.csv" for key in ("subject-one", "subject-two")}
+    export_findings_csvs(con, paths)
+    assert "url_file_name_mismatch" in paths["subject-one"].read_text("utf-8")
+    for path in paths.values():
+        os.utime(path, ns=(1, 1))
+    export_findings_csvs(con, paths)
+    assert all(path.stat().st_mtime_ns == 1 for path in paths.values())
+
+    con.execute("DELETE FROM seo_findings WHERE rule = 'url_file_name_mismatch'")
+    rebuild_marts(con, 1)
+    export_findings_csvs(con, paths)
+    assert all(path.stat().st_mtime_ns != 1 for path in paths.values())
+    assert "url_file_name_mismatch" not in paths["subject-one"].read_text("utf-8")
+    paths["subject-two"].unlink()  # a missing file: all written again
+    export_findings_csvs(con, paths)
+    assert paths["subject-two"].is_file()
