@@ -62,9 +62,9 @@ def content_audit(
         log_task_runner(settings)
         page_settings = analysis_settings(settings)
         ingest(run, settings, page_settings, full_refresh)
-        site_kept = analyse(run, settings, page_settings, full_refresh)
+        pages_unchanged = analyse(run, settings, page_settings, full_refresh)
         maybe_die("publish")
-        index = publish(run, settings, pages_unchanged=site_kept)
+        index = publish(run, settings, pages_unchanged)
     return {**run.summary, "report": str(index)}
 
 

@@ -35,7 +35,7 @@ def publish(run: RunSession, settings: Settings, pages_unchanged: bool = False) 
     """Returns the path of the report's index.html. pages_unchanged: see rebuild_marts."""
     logger = get_run_logger()
     weights = build_dataclass(QualityWeights, settings.section("quality"), "quality")
-    counts = rebuild_marts(run.con, run.run_id, weights, pages_unchanged)
+    built = rebuild_marts(run.con, run.run_id, weights, pages_unchanged)
     # The Parquet exports (DuckDB, off the GIL) are written while the reports render (Python),
     # through a cursor of their own: both only read the marts just committed.
     with run.con.cursor() as cursor, ThreadPoolExecutor(1) as pool:
@@ -44,12 +44,15 @@ def publish(run: RunSession, settings: Settings, pages_unchanged: bool = False) 
         exports = exporting.result()
     logger.info(
         "Publish: marts %s, %d Parquet exports, %d subject reports; open %s",
-        counts,
+        built.counts,
         len(exports),
         len(files.subject_pages),
         files.index,
     )
-    post_artifacts(read_subject_quality(run.con, run.run_id), run.run_id, files.index, not pages_unchanged)
+    # Subject figures can move with unchanged pages (new weights): only kept marts repeat them.
+    post_artifacts(
+        read_subject_quality(run.con, run.run_id), run.run_id, files.index, not built.page_marts_kept
+    )
     return files.index
 
 

@@ -274,7 +274,8 @@ def test_page_marts_are_kept_when_nothing_changed(con: duckdb.DuckDBPyConnection
     con.execute("UPDATE readability SET flesch_reading_ease = 60 WHERE doc_key = 's2/c.md'")
 
     second = start_run(con, "content", None)
-    counts = rebuild_marts(con, second, pages_unchanged=True)
+    counts, kept = rebuild_marts(con, second, pages_unchanged=True)
+    assert kept
     finish_run(con, second, "completed")
     assert _scores(con) == EXPECTED_SCORES
     assert sorted(con.execute("SELECT * FROM page_findings").fetchall()) == findings
@@ -285,7 +286,7 @@ def test_page_marts_are_kept_when_nothing_changed(con: duckdb.DuckDBPyConnection
 
     # Other weights: rebuilt, and the change shows (c: readability 0 -> 1).
     third = start_run(con, "content", None)
-    rebuild_marts(con, third, QualityWeights(seo_weight=2.0), pages_unchanged=True)
+    assert not rebuild_marts(con, third, QualityWeights(seo_weight=2.0), pages_unchanged=True).page_marts_kept
     finish_run(con, third, "completed")
     assert _scores(con)["s2/c.md"] > EXPECTED_SCORES["s2/c.md"]
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pandas as pd
@@ -132,13 +132,19 @@ def _run_mart(con: duckdb.DuckDBPyConnection, name: str, table: str, values: dic
     con.execute(f"INSERT INTO {table} BY NAME {sql}", used)
 
 
+class MartBuild(NamedTuple):
+    counts: dict[str, int]  # rows per mart (subject_quality: this run's)
+    page_marts_kept: bool  # the last completed run's page marts were kept, not rebuilt
+
+
 def rebuild_marts(
     con: duckdb.DuckDBPyConnection,
     run_id: int,
     weights: QualityWeights | None = None,
     pages_unchanged: bool = False,
-) -> dict[str, int]:
-    """Rebuild every mart for `run_id` in one transaction; returns row counts per mart.
+) -> MartBuild:
+    """Rebuild every mart for `run_id` in one transaction; returns row counts per mart and
+    whether the page marts were kept.
 
     pages_unchanged: no page, score, finding or duplicate changed since the last completed
     run (the flow kept its site checks). The page marts that run built are then kept (their
@@ -169,7 +175,7 @@ def rebuild_marts(
     for table in MART_TABLES:
         where = f" WHERE run_id = {int(run_id)}" if table == "subject_quality" else ""
         counts[table] = con.execute(f"SELECT count(*) FROM {table}{where}").fetchone()[0]
-    return counts
+    return MartBuild(counts, keep)
 
 
 def _page_marts_definition(weights: QualityWeights) -> str:
@@ -296,9 +302,8 @@ def export_findings_csvs(con: duckdb.DuckDBPyConnection, paths: dict[str, Path])
             stamp.unlink(missing_ok=True)
         columns = ", ".join(FINDINGS_CSV_COLUMNS)
         for subject_key, path in paths.items():
-            literal = "'" + str(path).replace("'", "''") + "'"
             query = f"SELECT {columns} FROM findings_csv_rows WHERE subject_key = $subject ORDER BY position"
-            con.execute(f"COPY ({query}) TO {literal} (FORMAT csv, HEADER)", {"subject": subject_key})
+            con.execute(f"COPY ({query}) TO {_sql_path(path)} (FORMAT csv, HEADER)", {"subject": subject_key})
         for stamp in stamps:
             stamp.write_text(fingerprint, "utf-8")
     finally:
@@ -404,9 +409,8 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Path]:
         if _file_fingerprint(con, target) == fingerprint:
             continue
         partial = folder / f".{name}.parquet.partial"
-        literal = "'" + str(partial).replace("'", "''") + "'"
         con.execute(
-            f"COPY ({query}) TO {literal} "
+            f"COPY ({query}) TO {_sql_path(partial)} "
             f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{_FINGERPRINT_KEY}: '{fingerprint}'}})"
         )
         partial.replace(target)
@@ -427,12 +431,16 @@ def _content_fingerprint(con: duckdb.DuckDBPyConnection, query: str) -> str:
 def _file_fingerprint(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
     if not path.is_file():
         return None
-    literal = "'" + str(path).replace("'", "''") + "'"
     try:
         rows = con.execute(
-            f"SELECT value::VARCHAR FROM parquet_kv_metadata({literal}) WHERE key::VARCHAR = ?",
-            [_FINGERPRINT_KEY],
+            "SELECT value::VARCHAR FROM parquet_kv_metadata(?) WHERE key::VARCHAR = ?",
+            [str(path), _FINGERPRINT_KEY],
         ).fetchall()
     except duckdb.Error:  # not a Parquet file (any more): write it again
         return None
     return rows[0][0] if rows else None
+
+
+def _sql_path(path: Path) -> str:
+    """A path as a SQL string literal, for COPY ... TO, which takes no parameter there."""
+    return "'" + str(path).replace("'", "''") + "'"
