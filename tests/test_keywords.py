@@ -345,3 +345,20 @@ def test_main_keyword_is_the_first_clean_keyword(value) -> None:
     stemmer = Stemmer("english")
     cleaned = clean_keywords(value, stemmer)
     assert main_keyword(value, stemmer) == (cleaned[0] if cleaned else None)
+
+
+def test_stemmer_runs_compiled_snowball_with_the_pure_python_stems() -> None:
+    """PyStemmer (C) does the stemming; it must agree with snowballstemmer's own Python
+    implementation of English Snowball on a real vocabulary, or keyword matches would move."""
+    import snowballstemmer
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    from transforms.textstat_offline import syllable_counts
+
+    compiled = snowballstemmer.stemmer("english")
+    assert type(compiled).__module__ == "Stemmer"  # PyStemmer, not the Python fallback
+    words = sorted(w for w in syllable_counts() if w.isalpha())[::5]
+    words += ["neuron's", "café", "naïve", "résumés", "ﬁnancial", "überprüfung", "generously"]
+    python = EnglishStemmer()
+    assert len(words) > 20_000
+    assert compiled.stemWords(words) == [python.stemWord(w) for w in words]

