@@ -3,6 +3,7 @@ deltas between runs, derived findings, and the subject page showing the mart's n
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from html.parser import HTMLParser
@@ -20,6 +21,7 @@ from warehouse.marts import (
     export_findings_csvs,
     export_parquet,
     latest_mart_run,
+    read_page_findings,
     rebuild_marts,
 )
 from warehouse.migrate import apply_migrations
@@ -329,6 +331,12 @@ def test_findings_csvs_are_written_again_only_when_findings_changed(
     paths = {key: tmp_path / f"{key}.csv" for key in ("subject-one", "subject-two")}
     export_findings_csvs(con, paths)
     assert "url_file_name_mismatch" in paths["subject-one"].read_text("utf-8")
+    findings = read_page_findings(con)  # the order the subject pages list them in
+    for key, path in paths.items():
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = [(r["doc_key"], r["rule"], r["detail"]) for r in csv.DictReader(handle)]
+        expected = findings[findings["subject_key"] == key][["doc_key", "rule", "detail"]]
+        assert rows == list(expected.itertuples(index=False, name=None)) and len(rows) > 1
     for path in paths.values():
         os.utime(path, ns=(1, 1))
     export_findings_csvs(con, paths)

@@ -279,35 +279,51 @@ def read_page_findings(con: duckdb.DuckDBPyConnection, worst_per_subject: int | 
 
 def export_findings_csvs(con: duckdb.DuckDBPyConnection, paths: dict[str, Path]) -> None:
     """All findings of each subject as CSV (FINDINGS_CSV_COLUMNS), worst page first, to
-    paths[subject_key]. The joined and ordered findings are built once for every subject.
-    When they are the same as when the files were last written (a fingerprint kept beside
-    them, written after the files) and every file is there, nothing is written."""
+    paths[subject_key]. The joined findings are sorted once for every subject, into a table
+    in that order (insertion order is kept, and a filtered scan keeps it: each file needs no
+    sort of its own).
+
+    The files are a function of the tables they are read from: when those hold what they
+    held when the files were last written (a fingerprint kept beside the files, written
+    after them) and every file is there, nothing is built or written."""
+    fingerprint = _findings_csv_fingerprint(con, paths)
+    stamps = {path.parent / _CSV_FINGERPRINT_FILE for path in paths.values()}
+    if all(_read_text(stamp) == fingerprint for stamp in stamps) and all(map(Path.is_file, paths.values())):
+        return
+    for stamp in stamps:
+        stamp.unlink(missing_ok=True)
     cells = ", ".join(_CSV_CELL.format(c=c) for c in FINDINGS_CSV_COLUMNS)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE findings_csv_rows AS
-        SELECT subject_key, position, {cells}
-        FROM (SELECT {_FINDINGS_COLUMNS}, row_number() OVER ({_FINDINGS_ORDER}) AS position {_FINDINGS_FROM})
+        SELECT subject_key, {cells} FROM (SELECT {_FINDINGS_COLUMNS} {_FINDINGS_FROM} {_FINDINGS_ORDER})
         """
     )
     try:
-        files = sorted(str(path) for path in paths.values())
-        fingerprint = _content_fingerprint(con, "SELECT * FROM findings_csv_rows") + repr(files)
-        stamps = {path.parent / _CSV_FINGERPRINT_FILE for path in paths.values()}
-        if all(_read_text(stamp) == fingerprint for stamp in stamps) and all(
-            map(Path.is_file, paths.values())
-        ):
-            return
-        for stamp in stamps:
-            stamp.unlink(missing_ok=True)
         columns = ", ".join(FINDINGS_CSV_COLUMNS)
         for subject_key, path in paths.items():
-            query = f"SELECT {columns} FROM findings_csv_rows WHERE subject_key = $subject ORDER BY position"
+            query = f"SELECT {columns} FROM findings_csv_rows WHERE subject_key = $subject"
             con.execute(f"COPY ({query}) TO {_sql_path(path)} (FORMAT csv, HEADER)", {"subject": subject_key})
         for stamp in stamps:
             stamp.write_text(fingerprint, "utf-8")
     finally:
         con.execute("DROP TABLE IF EXISTS findings_csv_rows")
+
+
+def _findings_csv_fingerprint(con: duckdb.DuckDBPyConnection, paths: dict[str, Path]) -> str:
+    """What the findings CSVs are made of: the rows of their three tables, the query that
+    joins and orders them, and the files' names."""
+    parts = [
+        _content_fingerprint(con, "SELECT * FROM page_findings"),
+        _content_fingerprint(con, "SELECT doc_key, title, url, priority_rank FROM page_quality"),
+        _content_fingerprint(con, "SELECT * FROM finding_rules"),
+        _FINDINGS_SQL,
+        _FINDINGS_ORDER,
+        _CSV_CELL,
+        repr(FINDINGS_CSV_COLUMNS),
+        repr(sorted(str(path) for path in paths.values())),
+    ]
+    return xxhash.xxh3_128_hexdigest("\n".join(parts).encode())
 
 
 _CSV_FINGERPRINT_FILE = ".findings-csv-fingerprint"
