@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from prefect import get_run_logger
@@ -36,12 +38,22 @@ def publish(run: RunSession, settings: Settings, pages_unchanged: bool = False) 
     logger = get_run_logger()
     weights = build_dataclass(QualityWeights, settings.section("quality"), "quality")
     built = rebuild_marts(run.con, run.run_id, weights, pages_unchanged)
-    # The Parquet exports (DuckDB, off the GIL) are written while the reports render (Python),
-    # through a cursor of their own: both only read the marts just committed.
-    with run.con.cursor() as cursor, ThreadPoolExecutor(1) as pool:
+    subjects = summary_rows(read_subject_quality(run.con, run.run_id))
+    # Beside the rendering (Python, one core): the Parquet exports (DuckDB, off the GIL, on a
+    # cursor of their own; both only read the marts just committed) and the subject
+    # artifacts (mostly waiting on the Prefect server). Subject figures can move with
+    # unchanged pages (new weights): only kept marts repeat them, and are not posted again.
+    with run.con.cursor() as cursor, ThreadPoolExecutor(2) as pool:
         exporting = pool.submit(export_parquet, cursor, settings.out_dir / "exports")
+        posting = pool.submit(
+            contextvars.copy_context().run,  # the flow run's context: artifacts attach to it
+            post_subject_artifacts,
+            subjects if not built.page_marts_kept else [],
+            run.run_id,
+        )
         files = build_reports(run.con, settings.out_dir, run.run_id)
         exports = exporting.result()
+        posting.result()
     logger.info(
         "Publish: marts %s, %d Parquet exports, %d subject reports; open %s",
         built.counts,
@@ -49,10 +61,7 @@ def publish(run: RunSession, settings: Settings, pages_unchanged: bool = False) 
         len(files.subject_pages),
         files.index,
     )
-    # Subject figures can move with unchanged pages (new weights): only kept marts repeat them.
-    post_artifacts(
-        read_subject_quality(run.con, run.run_id), run.run_id, files.index, not built.page_marts_kept
-    )
+    post_run_artifacts(subjects, run.run_id, files.index, not built.page_marts_kept)
     return files.index
 
 
@@ -62,26 +71,30 @@ def _cell(value: object, digits: int = 3) -> object:
     return round(value, digits) if isinstance(value, float) else value
 
 
-_NOTHING_CHANGED = "Nothing changed since the last completed run: subject artifacts not posted again."
-
-
-def post_artifacts(subjects: pd.DataFrame, run_id: int, index: Path, per_subject: bool = True) -> None:
-    """One markdown and one table artifact for the run, and one markdown artifact per
-    subject (key `subject-<slug>`, so each subject's history lines up across runs).
-    per_subject False (nothing changed since the last completed run): the subjects'
-    artifacts of that run still hold, and are not posted again (40 posts: ~2 s)."""
-    rows = [
+def summary_rows(subjects: pd.DataFrame) -> list[dict[str, Any]]:
+    """The subject_quality rows the artifacts show (SUMMARY_COLUMNS, floats rounded)."""
+    return [
         {column: _cell(value) for column, value in row.items()}
         for row in subjects[SUMMARY_COLUMNS].to_dict("records")
     ]
-    pages = int(subjects["pages"].sum())
+
+
+_NOTHING_CHANGED = "Nothing changed since the last completed run: subject artifacts not posted again."
+
+
+def post_run_artifacts(
+    rows: list[dict[str, Any]], run_id: int, index: Path, per_subject: bool = True
+) -> None:
+    """One markdown and one table artifact for the run, posted once its report is written.
+    per_subject False (nothing changed since the last completed run): the summary says the
+    subjects' artifacts of that run still hold."""
     worst = sorted((r for r in rows if r["quality_score"] is not None), key=lambda r: r["quality_score"])[:5]
     lines = [
         f"# Content quality, run {run_id}",
         "",
-        f"{len(rows)} subjects, {pages:,} pages; "
-        f"{int(subjects['pages_added'].sum()):,} added, {int(subjects['pages_changed'].sum()):,} changed, "
-        f"{int(subjects['pages_deleted'].sum()):,} deleted.",
+        f"{len(rows)} subjects, {sum(r['pages'] for r in rows):,} pages; "
+        f"{sum(r['pages_added'] for r in rows):,} added, {sum(r['pages_changed'] for r in rows):,} changed, "
+        f"{sum(r['pages_deleted'] for r in rows):,} deleted.",
         "",
         f"Report: `{index.resolve()}`",
         "",
@@ -97,7 +110,12 @@ def post_artifacts(subjects: pd.DataFrame, run_id: int, index: Path, per_subject
         markdown="\n".join(lines), key="content-quality-summary", description=f"Run {run_id} summary"
     )
     create_table_artifact(table=rows, key="content-quality-subjects", description=f"Run {run_id} subjects")
-    for row in rows if per_subject else []:
+
+
+def post_subject_artifacts(rows: list[dict[str, Any]], run_id: int) -> None:
+    """One markdown artifact per subject (key `subject-<slug>`, so each subject's history
+    lines up across runs): 40 posts take ~1 s of waiting on the server."""
+    for row in rows:
         create_markdown_artifact(
             markdown=_subject_markdown(row, run_id),
             key=artifact_key("subject", row["subject_key"]),
