@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
@@ -74,14 +73,14 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     stale, and the analyse step picks it up)."""
     logger = get_run_logger()
     scan = scan_content_folder(settings.content_dir, settings.ingest.patterns, settings.ingest.max_file_bytes)
-    files = pd.DataFrame([vars(f) for f in scan.files], columns=["doc_key", "file_size", "file_mtime_ns"])
+    files = scan.files_frame()
     stored = documents_table.file_states(run.con)
     trust_file_stat = settings.ingest.trust_file_stat and not full_refresh
     to_read, unchanged = plan_ingest(files, stored, trust_file_stat)
     to_read, quarantined = still_quarantined(
         to_read, documents_table.quarantined_file_states(run.con, run.run_id), trust_file_stat
     )
-    skipped = pd.DataFrame([vars(s) for s in scan.skipped], columns=["path", "error_kind", "message"])
+    skipped = scan.skipped_frame()
     load_ingest_batch(run.con, run.run_id, 0, IngestBatch.of_unread(unchanged, skipped, quarantined))
     in_process, size = settings.batching(len(to_read))
     batches = split_batches(to_read, size)
@@ -114,8 +113,7 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
             maybe_die(f"analyse-batch-{n}")
         release_freed_memory()
         logger.info("Ingest batch %d/%d: %s", n, len(batches), counts)
-    present = [*files["doc_key"], *skipped["path"]]
-    gone = documents_table.mark_deleted(run.con, run.run_id, present)
+    gone = documents_table.mark_deleted(run.con, run.run_id, scan.paths())
     forget_documents(run.con, gone)
     logger.info("Ingest: %d documents deleted since the last run", len(gone))
 
