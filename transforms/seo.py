@@ -321,28 +321,31 @@ def _excerpt(value: str, limit: int = 80) -> str:
 
 
 def _duplicates(documents: pd.DataFrame, column: str, rule: str, label: str) -> list[tuple[str, str, str]]:
-    """Findings for pages whose ``column`` equals another page's, ignoring case and spacing."""
+    """Findings for pages whose ``column`` equals another page's, ignoring case and spacing.
+
+    Each distinct value is stripped, normalised and quoted once (``pd.factorize``): across a
+    site, SEO titles and titles repeat thousands of times."""
     if column not in documents.columns:
         return []
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for doc_key, value in zip(documents["doc_key"].tolist(), documents[column].tolist(), strict=True):
-        value = _present(value)
-        if value:
-            groups.setdefault(" ".join(value.casefold().split()), []).append((doc_key, value))
+    codes, distinct = pd.factorize(documents[column])  # code -1: missing
+    present = [_present(value) for value in distinct]
+    normal = [" ".join(value.casefold().split()) if value else "" for value in present]
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for doc_key, code in zip(documents["doc_key"].tolist(), codes.tolist(), strict=True):
+        if code >= 0 and normal[code]:
+            groups.setdefault(normal[code], []).append((doc_key, code))
     shared = sorted(sorted(members) for members in groups.values() if len(members) >= 2)
+    quoted: dict[int, str] = {}
     rows = []
     for members in shared:  # groups in the order of their first page, pages by doc_key
         others = len(members) - 1
-        for position, (doc_key, value) in enumerate(members):
+        tail = f" is shared with {others} other page{'s' if others > 1 else ''} (e.g. "
+        for position, (doc_key, code) in enumerate(members):
             example = members[1][0] if position == 0 else members[0][0]
-            rows.append(
-                (
-                    doc_key,
-                    rule,
-                    f"{label} {_excerpt(value)!r} is shared with {others} other "
-                    f"page{'s' if others > 1 else ''} (e.g. {example}).",
-                )
-            )
+            value = quoted.get(code)
+            if value is None:
+                value = quoted[code] = repr(_excerpt(present[code]))
+            rows.append((doc_key, rule, f"{label} {value}{tail}{example})."))
     return rows
 
 
