@@ -1,4 +1,5 @@
-"""Keep a long run's memory flat: hand freed memory back to the operating system.
+"""Set up each process of a run for batch work: keep its memory flat, and keep Python's
+cyclic garbage collector from rescanning the heap thousands of times.
 
 A run loads thousands of batches of short-lived frames. Without this, each process's
 resident memory only grows: Arrow's default pool (mimalloc) and glibc's malloc keep freed
@@ -6,18 +7,43 @@ pages for reuse, and the pattern of batch after batch fragments them, so the flo
 grew by ~30 MB per 2,000-page batch (1.1 GB after 100,000 pages) while DuckDB itself held
 under 60 MB. With Arrow on the system allocator and `malloc_trim` after each batch, the
 flow process stays near its size after the first batches.
+
+The cyclic collector runs a young collection every 700 net allocations by default, and the
+full ones scan every live object. A batch allocates millions of short-lived tuples and
+strings that reference counting frees on its own (no cycles), so those collections find
+nothing: measured, they took ~23% of the CPU of the site checks at 100,000 pages (1.24 s of
+5.4 s; 0.41 s with the thresholds below) and 0.45 s per 6,000 pages scored in a worker
+(0.04 s). Objects alive at start-up (modules, settings) are frozen out of the scans.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 import sys
+
+# Young collections every 50,000 net allocations, a middle one every 20 of those, a full one
+# every 10 middle ones (10 million allocations; Python's defaults: 700, 10, 10).
+GC_THRESHOLDS = (50_000, 20, 10)
+
+
+def prepare_process() -> None:
+    """The first thing the flow process and each worker process run (the workers'
+    initializer): Arrow on the system allocator, and the collector tuned for batch work."""
+    use_system_allocator()
+    tune_garbage_collector()
+
+
+def tune_garbage_collector() -> None:
+    """Freeze what is alive now out of future collections; collect far less often."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def use_system_allocator() -> None:
     """Allocate Arrow buffers (pandas' string columns) with malloc, so that `release_freed_memory`
-    reaches them. Idempotent; also the worker processes' initializer."""
+    reaches them. Idempotent."""
     import pyarrow
 
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from content_audit.memory import use_system_allocator
+from content_audit.memory import prepare_process
 from content_audit.prefect_api import prefect_api
 from content_audit.settings import TASK_RUNNERS, RunnerSettings, load_settings
 
@@ -35,7 +35,7 @@ def make_task_runner(runner: RunnerSettings) -> Any:
         return _dask_task_runner(runner)
     from prefect.task_runners import ProcessPoolTaskRunner
 
-    return ProcessPoolTaskRunner(max_workers=runner.worker_count, initializer=use_system_allocator)
+    return ProcessPoolTaskRunner(max_workers=runner.worker_count, initializer=prepare_process)
 
 
 def _dask_task_runner(runner: RunnerSettings) -> Any:

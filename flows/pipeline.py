@@ -10,7 +10,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from content_audit.faults import maybe_die
-from content_audit.memory import release_freed_memory, use_system_allocator
+from content_audit.memory import prepare_process, release_freed_memory
 from content_audit.runner import default_task_runner, log_task_runner, stop_worker_processes
 from content_audit.settings import Settings, analysis_settings, load_settings
 from flows.publish import publish
@@ -51,7 +51,7 @@ def content_audit(
     full_refresh: bool = False,
 ) -> dict[str, Any]:
     """Audit a folder of markdown pages into a DuckDB warehouse and publish reports."""
-    use_system_allocator()
+    prepare_process()
     settings = load_settings(
         Path(config) if config else None, content_dir=content, warehouse=warehouse, out_dir=out
     )

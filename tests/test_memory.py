@@ -1,15 +1,17 @@
-"""Process memory: Arrow on the system allocator, freed memory handed back, workers stopped
-once every batch is scored."""
+"""Process set-up: Arrow on the system allocator, freed memory handed back, the garbage
+collector tuned for batch work, workers stopped once every batch is scored."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
+import weakref
 
 import psutil
 import pytest
 
-from content_audit.memory import release_freed_memory, use_system_allocator
+from content_audit.memory import GC_THRESHOLDS, prepare_process, release_freed_memory, use_system_allocator
 
 
 def test_arrow_allocates_with_malloc_and_freed_memory_goes_back() -> None:
@@ -32,30 +34,51 @@ def test_arrow_allocates_with_malloc_and_freed_memory_goes_back() -> None:
         assert after - before < (grown - before) / 2
 
 
-def _worker_pid() -> int:
-    return os.getpid()
+class _Node:
+    pass
+
+
+def test_prepared_process_collects_rarely_and_still_frees_cycles() -> None:
+    saved = gc.get_threshold()
+    try:
+        prepare_process()
+        assert gc.get_threshold() == GC_THRESHOLDS and gc.get_freeze_count() > 0
+        node = _Node()
+        node.loop = node  # a cycle: reference counting alone never frees it
+        gone = weakref.ref(node)
+        del node
+        assert gone() is not None
+        gc.collect()
+        assert gone() is None
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)
+
+
+def _worker_pid() -> tuple[int, tuple[int, int, int]]:
+    return os.getpid(), gc.get_threshold()
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_worker_processes_stop_once_batches_are_scored() -> None:
+def test_worker_processes_are_prepared_and_stop_once_batches_are_scored() -> None:
     from prefect import flow, task
-    from prefect.task_runners import ProcessPoolTaskRunner
 
-    from content_audit.runner import stop_worker_processes
+    from content_audit.runner import make_task_runner, stop_worker_processes
+    from content_audit.settings import RunnerSettings
 
     worker_pid = task(_worker_pid)
 
-    @flow(task_runner=ProcessPoolTaskRunner(max_workers=1, initializer=use_system_allocator))
-    def scored_then_stopped() -> tuple[int, bool, bool]:
-        pid = worker_pid.submit().result()
+    @flow(task_runner=make_task_runner(RunnerSettings(task_runner="process", workers=1)))
+    def scored_then_stopped() -> tuple[int, bool, bool, tuple[int, int, int]]:
+        pid, thresholds = worker_pid.submit().result()
         alive_while_scoring = psutil.pid_exists(pid)
         stop_worker_processes()
         try:
             stopped = psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
         except psutil.NoSuchProcess:
             stopped = True
-        return pid, alive_while_scoring, stopped
+        return pid, alive_while_scoring, stopped, thresholds
 
-    pid, alive_while_scoring, stopped = scored_then_stopped()
-    assert pid != os.getpid()
+    pid, alive_while_scoring, stopped, thresholds = scored_then_stopped()
+    assert pid != os.getpid() and thresholds == GC_THRESHOLDS  # the initializer ran there
     assert alive_while_scoring and stopped
