@@ -18,10 +18,13 @@ nothing: measured, they took ~23% of the CPU of the site checks at 100,000 pages
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import functools
 import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # Young collections every 50,000 net allocations, a middle one every 20 of those, a full one
 # every 10 middle ones (10 million allocations; Python's defaults: 700, 10, 10).
@@ -29,16 +32,38 @@ GC_THRESHOLDS = (50_000, 20, 10)
 
 
 def prepare_process() -> None:
-    """The first thing the flow process and each worker process run (the workers'
-    initializer): Arrow on the system allocator, and the collector tuned for batch work."""
+    """The worker processes' initializer: Arrow on the system allocator, and the collector
+    tuned for batch work for the rest of the process."""
     use_system_allocator()
     tune_garbage_collector()
 
 
+@contextmanager
+def prepared_process() -> Iterator[None]:
+    """The flow process for the length of a run: as `prepare_process`, then the collector's
+    previous settings back (a flow may run inside a longer-lived process)."""
+    use_system_allocator()
+    saved = gc.get_threshold()
+    tune_garbage_collector()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)
+
+
 def tune_garbage_collector() -> None:
-    """Freeze what is alive now out of future collections; collect far less often."""
+    """Freeze what is alive now out of future collections; collect far less often. Frozen
+    objects are unfrozen at exit, so that the interpreter's last collections see them
+    (DuckDB's bindings report objects still alive at exit as leaks)."""
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    _unfreeze_at_exit()
+
+
+@functools.cache
+def _unfreeze_at_exit() -> None:
+    atexit.register(gc.unfreeze)
 
 
 def use_system_allocator() -> None:

@@ -10,7 +10,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from content_audit.faults import maybe_die
-from content_audit.memory import prepare_process, release_freed_memory
+from content_audit.memory import prepared_process, release_freed_memory
 from content_audit.runner import default_task_runner, log_task_runner, stop_worker_processes
 from content_audit.settings import Settings, analysis_settings, load_settings
 from flows.publish import publish
@@ -51,12 +51,14 @@ def content_audit(
     full_refresh: bool = False,
 ) -> dict[str, Any]:
     """Audit a folder of markdown pages into a DuckDB warehouse and publish reports."""
-    prepare_process()
     settings = load_settings(
         Path(config) if config else None, content_dir=content, warehouse=warehouse, out_dir=out
     )
     flow_run_id = str(flow_run.get_id() or "")
-    with open_run(settings.warehouse, str(settings.content_dir), flow_run_id, settings.duckdb) as run:
+    with (
+        prepared_process(),
+        open_run(settings.warehouse, str(settings.content_dir), flow_run_id, settings.duckdb) as run,
+    ):
         get_run_logger().info("Run %s: %s -> %s", run.run_id, settings.content_dir, settings.warehouse)
         log_task_runner(settings)
         page_settings = analysis_settings(settings)

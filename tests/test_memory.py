@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
 import sys
 import weakref
 
 import psutil
 import pytest
 
-from content_audit.memory import GC_THRESHOLDS, prepare_process, release_freed_memory, use_system_allocator
+from content_audit.memory import GC_THRESHOLDS, prepared_process, release_freed_memory, use_system_allocator
 
 
 def test_arrow_allocates_with_malloc_and_freed_memory_goes_back() -> None:
@@ -40,8 +41,7 @@ class _Node:
 
 def test_prepared_process_collects_rarely_and_frees_cycles_between_batches() -> None:
     saved = gc.get_threshold()
-    try:
-        prepare_process()
+    with prepared_process():
         assert gc.get_threshold() == GC_THRESHOLDS and gc.get_freeze_count() > 0
         node = _Node()
         node.loop = node  # a cycle: reference counting alone never frees it
@@ -50,9 +50,14 @@ def test_prepared_process_collects_rarely_and_frees_cycles_between_batches() -> 
         assert gone() is not None
         release_freed_memory()  # between batches: what the batch left in cycles goes
         assert gone() is None
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*saved)
+    assert gc.get_threshold() == saved and gc.get_freeze_count() == 0  # the process as it was
+
+
+def test_frozen_objects_are_unfrozen_at_exit_so_duckdb_reports_no_leak() -> None:
+    script = "import duckdb\nfrom content_audit.memory import prepare_process\nprepare_process()\n"
+    script += "duckdb.connect().execute('SELECT 1').fetchall()\n"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "leak" not in done.stderr, done.stderr
 
 
 def _worker_pid() -> tuple[int, tuple[int, int, int]]:
