@@ -169,6 +169,14 @@ def _write_subject_pages(
     return html_files, context
 
 
+def _remove_vanished_subjects(folder: Path, stems: set[str]) -> None:
+    """A subject's page and CSV go once the subject has no page left (and no deletion in
+    the run to show): an analyst opening the folder must not find figures nothing updates."""
+    for path in folder.iterdir():
+        if path.suffix in (".html", ".csv") and path.stem not in stems and path.is_file():
+            path.unlink()
+
+
 def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None = None) -> ReportFiles:
     """Write every report file under OUT from the marts of `run_id` (default: the latest)."""
     out = Path(out)
@@ -184,6 +192,7 @@ def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None 
         writing_csvs = pool.submit(marts.export_findings_csvs, cursor, csv_files)
         html_files, context = _write_subject_pages(con, out, run_id, subjects, stems, csv_files)
         writing_csvs.result()
+    _remove_vanished_subjects(folder, set(stems.values()))
     quarantined = marts.quarantined_files(con, run_id)
     pages_total = con.execute("SELECT avg(quality_score) FROM page_quality").fetchone()[0]
     totals = {

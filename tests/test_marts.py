@@ -266,6 +266,20 @@ def test_subject_page_shows_the_mart_numbers(con: duckdb.DuckDBPyConnection, tmp
     assert re.search(r'href="subject-two\.html#doc-[0-9a-f]{16}"', one)  # cross-subject duplicate link
 
 
+def test_pages_of_vanished_subjects_leave_the_report(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    rebuild_marts(con, 1)
+    first = build_reports(con, out, 1)
+    (out / "subjects" / "notes.txt").write_text("kept")  # not ours: left alone
+    con.execute("UPDATE documents SET deleted_run = 1 WHERE subject_key = 'subject-two'")
+    rebuild_marts(con, 2)  # run 2: subject-two has neither pages nor deletions to show
+    second = build_reports(con, out, 2)
+    assert set(second.subject_pages) == {"subject-one"}
+    assert not first.subject_pages["subject-two"].exists() and not first.subject_csvs["subject-two"].exists()
+    left = {p.name for p in (out / "subjects").iterdir() if not p.name.startswith(".")}
+    assert left == {"subject-one.html", "subject-one.csv", "notes.txt"}
+
+
 def test_page_marts_are_kept_when_nothing_changed(con: duckdb.DuckDBPyConnection) -> None:
     first = start_run(con, "content", None)
     rebuild_marts(con, first)
