@@ -48,8 +48,7 @@ class Scan:
                 "doc_key": [f.doc_key for f in self.files],
                 "file_size": [f.file_size for f in self.files],
                 "file_mtime_ns": [f.file_mtime_ns for f in self.files],
-            },
-            columns=FILE_COLUMNS,
+            }
         )
 
     def skipped_frame(self) -> pd.DataFrame:
@@ -59,9 +58,6 @@ class Scan:
     def paths(self) -> list[str]:
         """Every path found, read or passed over."""
         return [*(f.doc_key for f in self.files), *(s.path for s in self.skipped)]
-
-
-FILE_COLUMNS = ["doc_key", "file_size", "file_mtime_ns"]
 
 
 def scan_content(root: Path, patterns: Sequence[str], max_file_bytes: int) -> Scan:

@@ -42,9 +42,8 @@ def prepare_process() -> None:
 def prepared_process() -> Iterator[None]:
     """The flow process for the length of a run: as `prepare_process`, then the collector's
     previous settings back (a flow may run inside a longer-lived process)."""
-    use_system_allocator()
     saved = gc.get_threshold()
-    tune_garbage_collector()
+    prepare_process()
     try:
         yield
     finally:

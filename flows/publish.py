@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -38,22 +37,12 @@ def publish(run: RunSession, settings: Settings, pages_unchanged: bool = False) 
     logger = get_run_logger()
     weights = build_dataclass(QualityWeights, settings.section("quality"), "quality")
     built = rebuild_marts(run.con, run.run_id, weights, pages_unchanged)
-    subjects = summary_rows(read_subject_quality(run.con, run.run_id))
-    # Beside the rendering (Python, one core): the Parquet exports (DuckDB, off the GIL, on a
-    # cursor of their own; both only read the marts just committed) and the subject
-    # artifacts (mostly waiting on the Prefect server). Subject figures can move with
-    # unchanged pages (new weights): only kept marts repeat them, and are not posted again.
-    with run.con.cursor() as cursor, ThreadPoolExecutor(2) as pool:
+    # The Parquet exports (DuckDB, off the GIL) are written while the reports render (Python),
+    # through a cursor of their own: both only read the marts just committed.
+    with run.con.cursor() as cursor, ThreadPoolExecutor(1) as pool:
         exporting = pool.submit(export_parquet, cursor, settings.out_dir / "exports")
-        posting = pool.submit(
-            contextvars.copy_context().run,  # the flow run's context: artifacts attach to it
-            post_subject_artifacts,
-            subjects if not built.page_marts_kept else [],
-            run.run_id,
-        )
         files = build_reports(run.con, settings.out_dir, run.run_id)
         exports = exporting.result()
-        posting.result()
     logger.info(
         "Publish: marts %s, %d Parquet exports, %d subject reports; open %s",
         built.counts,
@@ -61,7 +50,13 @@ def publish(run: RunSession, settings: Settings, pages_unchanged: bool = False) 
         len(files.subject_pages),
         files.index,
     )
-    post_run_artifacts(subjects, run.run_id, files.index, not built.page_marts_kept)
+    # Subject figures can move with unchanged pages (new weights): only kept marts repeat them.
+    post_artifacts(
+        summary_rows(read_subject_quality(run.con, run.run_id)),
+        run.run_id,
+        files.index,
+        per_subject=not built.page_marts_kept,
+    )
     return files.index
 
 
@@ -82,12 +77,11 @@ def summary_rows(subjects: pd.DataFrame) -> list[dict[str, Any]]:
 _NOTHING_CHANGED = "Nothing changed since the last completed run: subject artifacts not posted again."
 
 
-def post_run_artifacts(
-    rows: list[dict[str, Any]], run_id: int, index: Path, per_subject: bool = True
-) -> None:
-    """One markdown and one table artifact for the run, posted once its report is written.
-    per_subject False (nothing changed since the last completed run): the summary says the
-    subjects' artifacts of that run still hold."""
+def post_artifacts(rows: list[dict[str, Any]], run_id: int, index: Path, per_subject: bool = True) -> None:
+    """One markdown and one table artifact for the run, and one markdown artifact per
+    subject (key `subject-<slug>`, so each subject's history lines up across runs).
+    per_subject False (nothing changed since the last completed run): the subjects'
+    artifacts of that run still hold, and are not posted again (40 posts: ~1-2 s)."""
     worst = sorted((r for r in rows if r["quality_score"] is not None), key=lambda r: r["quality_score"])[:5]
     lines = [
         f"# Content quality, run {run_id}",
@@ -110,12 +104,7 @@ def post_run_artifacts(
         markdown="\n".join(lines), key="content-quality-summary", description=f"Run {run_id} summary"
     )
     create_table_artifact(table=rows, key="content-quality-subjects", description=f"Run {run_id} subjects")
-
-
-def post_subject_artifacts(rows: list[dict[str, Any]], run_id: int) -> None:
-    """One markdown artifact per subject (key `subject-<slug>`, so each subject's history
-    lines up across runs): 40 posts take ~1 s of waiting on the server."""
-    for row in rows:
+    for row in rows if per_subject else []:
         create_markdown_artifact(
             markdown=_subject_markdown(row, run_id),
             key=artifact_key("subject", row["subject_key"]),
