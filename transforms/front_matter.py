@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 import yaml
 
+from transforms.plain_yaml import read_plain_yaml
+
 # The C loader is ~5x faster than the pure-Python one; both are safe loaders.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -111,7 +113,16 @@ def split_front_matter(text: str) -> SplitFile:
 
 
 def load_yaml(header: str) -> dict[str, Any]:
-    """Safe-load YAML front matter; the result must be a mapping of bounded size."""
+    """Safe-load YAML front matter; the result must be a mapping of bounded size. Plain
+    headers (most) are read without PyYAML, to the same result (see `plain_yaml`)."""
+    plain = read_plain_yaml(header)
+    if plain is not None:
+        check_size(plain)
+        return plain
+    return load_yaml_with_pyyaml(header)
+
+
+def load_yaml_with_pyyaml(header: str) -> dict[str, Any]:
     check_depth(header)
     try:
         value = yaml.load(header, Loader=_StrictLoader)
