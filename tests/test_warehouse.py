@@ -8,10 +8,11 @@ import duckdb
 import pandas as pd
 import pytest
 
+from transforms.analysis import AnalysisSettings, analyse_documents
 from transforms.fields import QUICKTAKES
 from transforms.ingest import IngestBatch, RawFile, parse_documents
 from warehouse.documents import mark_deleted
-from warehouse.loads import load_ingest_batch
+from warehouse.loads import PAGE_ANALYSIS_TABLES, forget_documents, load_ingest_batch, load_page_analysis
 from warehouse.lock import WarehouseLock, WarehouseLocked
 from warehouse.migrate import apply_migrations, migration_files
 from warehouse.session import DuckDBSettings, open_read_only, open_run
@@ -58,6 +59,43 @@ def test_upserts_count_new_changed_and_resurrected(tmp_path: Path) -> None:
             "SELECT run_id, status, docs_new, docs_changed, docs_deleted FROM runs ORDER BY run_id"
         ).fetchall()
         assert runs == [(1, "completed", 2, 0, 0), (2, "completed", 0, 1, 1), (3, "completed", 1, 0, 0)]
+
+
+def test_page_analysis_replaces_rows_of_rescored_pages_only(tmp_path: Path) -> None:
+    """Rescored pages keep one set of analysis rows, however often they are scored; pages
+    scored for the first time (no deletes) and pages forgotten and scored again too."""
+    words = "The quick brown fox jumps over the lazy dog near the river bank today. " * 6
+
+    def analysis(pages: dict[str, str]):
+        batch = _batch(
+            {
+                k: f"---\ntitle: {k}\nsubject: S\nseo:\n  page_keywords: fox, dog\nanswer: {v}\n---\n".encode()
+                for k, v in pages.items()
+            }
+        )
+        return analyse_documents(batch.documents, AnalysisSettings())
+
+    def rows_per_page(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+        tables = (*PAGE_ANALYSIS_TABLES, "seo_findings", "minhash_signatures", "minhash_bands")
+        return {
+            t: dict(
+                con.execute(f"SELECT doc_key, count(*) FROM {t} GROUP BY doc_key ORDER BY doc_key").fetchall()
+            )
+            for t in tables
+        }
+
+    with open_run(tmp_path / "w.duckdb", "c") as run:
+        load_page_analysis(run.con, run.run_id, analysis({"a.md": words, "b.md": words + "Extra words."}))
+        first = rows_per_page(run.con)
+        assert all(set(counts) == {"a.md", "b.md"} for t, counts in first.items() if t != "seo_findings")
+        load_page_analysis(run.con, run.run_id, analysis({"a.md": words, "c.md": words}))
+        load_page_analysis(run.con, run.run_id, analysis({"a.md": words, "b.md": words + "Extra words."}))
+        forget_documents(run.con, ["b.md"])
+        load_page_analysis(run.con, run.run_id, analysis({"b.md": words + "Extra words."}))
+        again = rows_per_page(run.con)
+    for table, counts in first.items():
+        assert {k: again[table][k] for k in counts} == counts, table
+        assert again[table].get("c.md") == counts.get("a.md"), table
 
 
 def test_failed_run_is_marked_and_its_batch_rolled_back(tmp_path: Path) -> None:

@@ -63,6 +63,7 @@ def store_signatures(
     frame: pd.DataFrame,
     signatures: np.ndarray | None = None,
     bands: np.ndarray | None = None,
+    indexed: Sequence[str] | None = None,
 ) -> None:
     """Replace the index rows of frame's doc_keys.
 
@@ -71,6 +72,7 @@ def store_signatures(
     `fingerprint_documents`), or, when not given, frame columns `signature` and `band_hashes`
     holding one array or list per row.
     Band hash 0 means "no words" and is not stored, so empty pages never become candidates.
+    indexed: the frame's doc_keys that may have index rows to replace (None: all of them).
     """
     if signatures is None:
         signatures = np.array([np.asarray(s, dtype=np.uint32) for s in frame["signature"]], dtype=np.uint32)
@@ -98,7 +100,7 @@ def store_signatures(
             "band_hash": pa.array(flat_bands[stored]),
         }
     )
-    remove_from_index(con, doc_keys)
+    remove_from_index(con, doc_keys if indexed is None else indexed)
     with _registered(con, signature_rows) as rows:
         con.execute(
             "INSERT INTO minhash_signatures "
