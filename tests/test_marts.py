@@ -20,6 +20,7 @@ from warehouse.marts import (
     QualityWeights,
     export_findings_csvs,
     export_parquet,
+    group_views,
     latest_mart_run,
     read_page_findings,
     rebuild_marts,
@@ -364,3 +365,43 @@ def test_findings_csvs_are_written_again_only_when_findings_changed(
     paths["subject-two"].unlink()  # a missing file: all written again
     export_findings_csvs(con, paths)
     assert paths["subject-two"].is_file()
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(("groups", "pages"), [(1, 1), (2, 2), (5, 3)])
+def test_cannibalisation_views_list_own_pages_then_the_first_others(
+    seed: int, groups: int, pages: int
+) -> None:
+    """Each subject sees its largest shared keywords, its own pages first, then other
+    subjects' pages by doc_key, every subject cut to its first `pages` pages of a keyword;
+    checked against the same rule written out in pandas on random groups."""
+    import random
+
+    rng = random.Random(seed)
+    rows = [(f"p{n:03d}", f"s{rng.randrange(12)}", f"k{rng.randrange(3)}") for n in range(40)]
+    quality = pd.DataFrame(
+        [(d, s, f"T {d}", f"/{d}", n) for n, (d, s, _) in enumerate(rows)],
+        columns=["doc_key", "subject_key", "title", "url", "priority_rank"],
+    )
+    sizes = {k: sum(r[2] == k for r in rows) for k in {r[2] for r in rows}}
+    shared = pd.DataFrame(
+        [(k, k.upper(), sizes[k], d) for d, _, k in rows],
+        columns=["main_keyword_key", "main_keyword", "group_size", "doc_key"],
+    )
+    con = duckdb.connect()
+    con.execute("CREATE TABLE page_quality AS SELECT * FROM quality")
+    con.execute("CREATE TABLE keyword_cannibalisation AS SELECT * FROM shared")
+    got = group_views(con, "cannibalisation", groups, pages)
+
+    members = shared.merge(quality, on="doc_key").sort_values("doc_key")
+    members["members"] = members.groupby("main_keyword_key")["doc_key"].transform("size")
+    members = members.groupby(["main_keyword_key", "subject_key"]).head(pages)
+    expected = []
+    for viewer in sorted(members["subject_key"].unique()):
+        keys = members[members["subject_key"] == viewer].groupby("main_keyword_key")["group_size"].max()
+        for key, _ in sorted(keys.items(), key=lambda kv: (-kv[1], kv[0]))[:groups]:
+            group = members[members["main_keyword_key"] == key]
+            own, others = group[group["subject_key"] == viewer], group[group["subject_key"] != viewer]
+            expected += [(viewer, d) for d in [*own["doc_key"], *others["doc_key"]][:pages]]
+    assert list(zip(got["viewer"], got["doc_key"], strict=True)) == expected
+    assert (got["members"] == got["main_keyword_key"].map(sizes)).all()
