@@ -22,10 +22,10 @@ from transforms.duplicates import (
     title_duplicate_pairs,
     verify_pairs,
 )
-from transforms.keywords import keyword_cannibalisation
+from transforms.keywords import shared_main_keywords
 from transforms.seo import site_seo_findings
 from warehouse import duplicate_index
-from warehouse.documents import documents_frame
+from warehouse.documents import documents_frame, main_keywords_frame
 from warehouse.loads import replace_site_findings
 from warehouse.session import RunSession
 from warehouse.store import transaction
@@ -36,7 +36,6 @@ SITE_COLUMNS = [
     "title",
     "seo_title",
     "meta_description",
-    "keywords",
     "published_date",
     "first_seen_run",
 ]
@@ -45,13 +44,15 @@ SITE_COLUMNS = [
 def analyse_site(run: RunSession, settings: AnalysisSettings, changed: Sequence[str] | None) -> None:
     """changed: documents new or changed this run (None: everything was re-analysed)."""
     pages = documents_frame(run.con, columns=SITE_COLUMNS)
-    check_site_metadata(run, pages)
+    check_site_metadata(run, settings, pages)
     detect_duplicates(run, settings, pages, changed)
 
 
-def check_site_metadata(run: RunSession, pages: pd.DataFrame) -> None:
+def check_site_metadata(run: RunSession, settings: AnalysisSettings, pages: pd.DataFrame) -> None:
+    """Duplicate metadata over the pages' columns; cannibalisation over the main keywords
+    the page analysis stored (every live page is scored by now)."""
     findings = site_seo_findings(pages)
-    cannibalised = keyword_cannibalisation(pages)
+    cannibalised = shared_main_keywords(main_keywords_frame(run.con), settings.keywords)
     replace_site_findings(run.con, findings, cannibalised)
     get_run_logger().info(
         "Site checks: %d duplicate-metadata findings, %d pages share a main keyword",

@@ -22,6 +22,7 @@ from transforms.keywords import (
     keyword_coverage,
     main_keyword,
     page_keyword_summary,
+    shared_main_keywords,
 )
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "sample"
@@ -311,6 +312,45 @@ def test_no_cannibalisation_when_main_keywords_differ() -> None:
         page(doc_key="a.md", keywords=["sleep"]), page(doc_key="b.md", keywords=["sleep apnea"])
     )
     assert keyword_cannibalisation(documents).empty
+
+
+_KEYWORD_POOL = [
+    "GABA",
+    "gaba",
+    "Sleep",
+    "sleep apnea",
+    "Sleeps",
+    "  ",
+    "!!",
+    "neurotransmitters",
+    "dopamine",
+]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(_KEYWORD_POOL), max_size=3), st.sampled_from(["bio", "psy", " ", None])
+        ),
+        max_size=12,
+    )
+)
+def test_cannibalisation_from_stored_main_keywords_equals_the_one_from_keyword_lists(pages) -> None:
+    """The site check groups the main keywords the page analysis stored; the groups equal
+    those found by parsing every page's keyword list."""
+    documents = frame(
+        page(doc_key="placeholder.md"),
+        *(
+            page(doc_key=f"p{n:02d}.md", subject_key=subject, keywords=keywords)
+            for n, (keywords, subject) in enumerate(pages)
+        ),
+    )
+    summary = page_keyword_summary(documents, keyword_coverage(documents))
+    stored = documents[["doc_key", "subject_key"]].merge(summary[["doc_key", "main_keyword"]], on="doc_key")
+    expected = keyword_cannibalisation(documents)
+    got = shared_main_keywords(stored)
+    assert got.astype(object).values.tolist() == expected.astype(object).values.tolist()
+    assert list(got.columns) == list(expected.columns)
 
 
 # --- the sample page ------------------------------------------------------------------------

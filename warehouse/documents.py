@@ -178,3 +178,15 @@ def documents_frame(
             f"SELECT {cols} FROM documents WHERE deleted_run IS NULL "
             "AND doc_key IN (SELECT doc_key FROM wanted) ORDER BY doc_key"
         ).df()
+
+
+def main_keywords_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """doc_key, subject_key and main_keyword (page_keywords) of the live pages declaring one."""
+    return con.execute(
+        """
+        SELECT d.doc_key, d.subject_key, k.main_keyword
+        FROM documents d JOIN page_keywords k USING (doc_key)
+        WHERE d.deleted_run IS NULL AND k.main_keyword IS NOT NULL
+        ORDER BY d.doc_key
+        """
+    ).df()
