@@ -4,6 +4,8 @@ per-subject thresholds, pixel widths, and the sample page."""
 import dataclasses
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.test_keywords import frame, page, sample_document
 from transforms.keywords import keyword_coverage, page_keyword_summary
@@ -193,6 +195,54 @@ def test_duplicates_ignore_case_and_whitespace_and_name_an_example() -> None:
     # All four share title and meta description: every page is flagged for both.
     assert (findings["rule"] == "duplicate_meta_description").sum() == 4
     assert (findings["rule"] == "duplicate_title").sum() == 4
+
+
+def _duplicate_findings_by_hand(documents, column: str, label: str) -> list[tuple[str, str]]:
+    """The duplicate rule written out plainly: (doc_key, detail) in the reported order."""
+    groups: dict[str, list[str]] = {}
+    for doc_key, value in zip(documents["doc_key"], documents[column], strict=True):
+        if isinstance(value, str) and value.strip():
+            groups.setdefault(" ".join(value.casefold().split()), []).append(doc_key)
+    raw = dict(zip(documents["doc_key"], documents[column], strict=True))
+    rows = []
+    for members in sorted(sorted(m) for m in groups.values() if len(m) >= 2):
+        for position, doc_key in enumerate(members):
+            value = raw[doc_key].strip()
+            quoted = repr(value if len(value) <= 80 else value[:79].rstrip() + "…")
+            others = len(members) - 1
+            example = members[1] if position == 0 else members[0]
+            detail = f"{label} {quoted} is shared with {others} other page{'s' if others > 1 else ''} (e.g. {example})."
+            rows.append((doc_key, detail))
+    return rows
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["Sleep", " sleep ", "SLEEP", "Sleep  apnea", "sleep apnea", "", "  ", None, "x" * 90]
+            ),
+            st.sampled_from(["A", "a", "B", None]),
+        ),
+        max_size=15,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_duplicate_findings_follow_the_rule_in_any_page_order(values, rng) -> None:
+    pages = [
+        good_page(doc_key=f"p{n:02d}.md", seo_title=seo, title=title) for n, (seo, title) in enumerate(values)
+    ]
+    rng.shuffle(pages)
+    documents = frame(good_page(doc_key="z.md", seo_title="Unique", title="Unique"), *pages)
+    findings = site_seo_findings(documents)
+    for rule, column, label in (
+        ("duplicate_seo_title", "seo_title", "SEO title"),
+        ("duplicate_title", "title", "Title"),
+    ):
+        got = findings.loc[findings["rule"] == rule, ["doc_key", "detail"]]
+        assert list(got.itertuples(index=False, name=None)) == _duplicate_findings_by_hand(
+            documents, column, label
+        )
 
 
 def test_unique_and_missing_values_are_not_duplicates() -> None:

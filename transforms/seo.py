@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pandas as pd
 
 from transforms.keywords import (
@@ -320,41 +321,65 @@ def _excerpt(value: str, limit: int = 80) -> str:
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
-def _duplicates(documents: pd.DataFrame, column: str, rule: str, label: str) -> list[tuple[str, str, str]]:
-    """Findings for pages whose ``column`` equals another page's, ignoring case and spacing.
+def _duplicates(documents: pd.DataFrame, column: str, rule: str, label: str) -> pd.DataFrame:
+    """Findings for pages whose ``column`` equals another page's, ignoring case and spacing:
+    doc_key, rule, detail; groups in the order of their first page, pages by doc_key.
 
     Each distinct value is stripped, normalised and quoted once (``pd.factorize``): across a
-    site, SEO titles and titles repeat thousands of times."""
+    site, SEO titles and titles repeat thousands of times. Groups, their order and each
+    page's example are worked out in numpy; only the detail text is built per page."""
+    found = pd.DataFrame({"doc_key": [], "rule": [], "detail": []})
     if column not in documents.columns:
-        return []
+        return found
     codes, distinct = pd.factorize(documents[column])  # code -1: missing
-    present = [_present(value) for value in distinct]
+    present = [_present(value) for value in distinct.tolist()]
     normal = [" ".join(value.casefold().split()) if value else "" for value in present]
-    groups: dict[str, list[tuple[str, int]]] = {}
-    for doc_key, code in zip(documents["doc_key"].tolist(), codes.tolist(), strict=True):
-        if code >= 0 and normal[code]:
-            groups.setdefault(normal[code], []).append((doc_key, code))
-    shared = sorted(sorted(members) for members in groups.values() if len(members) >= 2)
+    normal_codes, _ = pd.factorize(np.asarray(normal, dtype=object))
+    group_of_value = np.where(np.asarray([bool(value) for value in normal], dtype=bool), normal_codes, -1)
+    group = np.full(len(codes), -1, dtype=np.int64)
+    group[codes >= 0] = group_of_value[codes[codes >= 0]]
+    sizes = np.bincount(group[group >= 0], minlength=len(normal))
+    shared = np.flatnonzero(group >= 0)
+    shared = shared[sizes[group[shared]] >= 2]
+    if not len(shared):
+        return found
+    doc_keys = documents["doc_key"].to_numpy(dtype=object)
+    shared = shared[np.argsort(doc_keys[shared], kind="stable")]  # pages by doc_key
+    _, first = np.unique(group[shared], return_index=True)
+    first_page = np.empty(len(sizes), dtype=np.int64)
+    first_page[group[shared][first]] = first
+    shared = shared[np.argsort(first_page[group[shared]], kind="stable")]  # groups by first page
+    starts = np.flatnonzero(np.r_[True, group[shared][1:] != group[shared][:-1]])
+    lengths = np.diff(np.r_[starts, len(shared)])
+    start = np.repeat(starts, lengths)
+    # The group's first page names the second as its example; every other page the first.
+    example = np.where(np.arange(len(shared)) == start, shared[start + 1], shared[start])
     quoted: dict[int, str] = {}
-    rows = []
-    for members in shared:  # groups in the order of their first page, pages by doc_key
-        others = len(members) - 1
-        tail = f" is shared with {others} other page{'s' if others > 1 else ''} (e.g. "
-        for position, (doc_key, code) in enumerate(members):
-            example = members[1][0] if position == 0 else members[0][0]
-            value = quoted.get(code)
-            if value is None:
-                value = quoted[code] = repr(_excerpt(present[code]))
-            rows.append((doc_key, rule, f"{label} {value}{tail}{example})."))
-    return rows
+    details = []
+    for code, others, example_key in zip(
+        codes[shared].tolist(),
+        np.repeat(lengths - 1, lengths).tolist(),
+        doc_keys[example].tolist(),
+        strict=True,
+    ):
+        value = quoted.get(code)
+        if value is None:
+            value = quoted[code] = repr(_excerpt(present[code]))
+        plural = "s" if others > 1 else ""
+        details.append(f"{label} {value} is shared with {others} other page{plural} (e.g. {example_key}).")
+    return pd.DataFrame({"doc_key": doc_keys[shared], "rule": rule, "detail": details})
 
 
 def site_seo_findings(documents: pd.DataFrame) -> pd.DataFrame:
     """Site-wide findings over the pages given (pass the live pages): duplicate SEO titles,
     meta descriptions and titles, compared ignoring case and whitespace."""
-    rows = [
-        *_duplicates(documents, "seo_title", "duplicate_seo_title", "SEO title"),
-        *_duplicates(documents, "meta_description", "duplicate_meta_description", "Meta description"),
-        *_duplicates(documents, "title", "duplicate_title", "Title"),
-    ]
-    return _findings_frame(rows)
+    findings = pd.concat(
+        [
+            _duplicates(documents, "seo_title", "duplicate_seo_title", "SEO title"),
+            _duplicates(documents, "meta_description", "duplicate_meta_description", "Meta description"),
+            _duplicates(documents, "title", "duplicate_title", "Title"),
+        ],
+        ignore_index=True,
+    )
+    findings.insert(2, "severity", findings["rule"].map(SEVERITY))
+    return findings[FINDING_COLUMNS].astype("str")
