@@ -87,3 +87,32 @@ def test_worker_processes_are_prepared_and_stop_once_batches_are_scored() -> Non
     pid, alive_while_scoring, stopped, thresholds = scored_then_stopped()
     assert pid != os.getpid() and thresholds == GC_THRESHOLDS  # the initializer ran there
     assert alive_while_scoring and stopped
+
+
+def _freeze_counts_over_batches() -> list[int]:
+    from content_audit.memory import prepare_process, release_freed_memory, settle_worker
+
+    prepare_process()
+    counts = []
+    for _ in range(3):
+        release_freed_memory()
+        settle_worker()
+        counts.append(gc.get_freeze_count())
+        _ = [[n] for n in range(20_000)]  # what a batch's task modules leave alive
+        globals().setdefault("kept", _)
+    return counts
+
+
+def test_a_worker_freezes_what_its_first_batch_loaded_once_and_the_flow_never() -> None:
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        in_worker = pool.apply(_freeze_counts_over_batches)
+    assert in_worker[1] > in_worker[0] + 20_000  # frozen at the second batch's start
+    assert in_worker[2] == in_worker[1]  # once only
+    from content_audit.memory import settle_worker
+
+    before = gc.get_freeze_count()
+    settle_worker()
+    settle_worker()
+    assert gc.get_freeze_count() == before  # the flow's own process (tasks run inline there)
