@@ -22,6 +22,7 @@ import atexit
 import ctypes
 import functools
 import gc
+import itertools
 import multiprocessing
 import sys
 from collections.abc import Iterator
@@ -84,21 +85,20 @@ def release_freed_memory() -> None:
         trim(0)
 
 
-def settle_worker() -> None:
-    """A worker process, at the start of a batch (after `release_freed_memory`): from its
-    second batch on, freeze what survived. The initializer froze the objects alive at
-    start-up, but the task modules (pandas, Prefect's task engine, the transforms) and the
-    syllable table and memos load with the first batch, after it: ~160,000 objects that
-    every collection between batches rescanned (~0.13 s each). Once, so that the objects
-    of each later task are collected as usual; never in the flow's own process, where
-    tasks also run inline and live objects include results in flight."""
-    global _batches_started
-    _batches_started += 1
-    if _batches_started == 2 and multiprocessing.parent_process() is not None:
+def start_worker_batch() -> None:
+    """A worker process, at the start of each batch: `release_freed_memory`, and at the
+    second batch, freeze what survived. The initializer froze the objects alive at start-up,
+    but the task modules (pandas, Prefect's task engine, the transforms), the syllable table
+    and the memos load with the first batch, after it: ~160,000 objects that every
+    collection between batches rescanned (~0.13 s each). Once, so that the objects of each
+    later task are collected as usual; never in the flow's own process, where tasks also run
+    inline and live objects include results in flight."""
+    release_freed_memory()
+    if next(_worker_batches) == 2 and multiprocessing.parent_process() is not None:
         gc.freeze()
 
 
-_batches_started = 0
+_worker_batches = itertools.count(1)
 
 
 @functools.cache

