@@ -60,7 +60,7 @@ class RunnerSettings:
     workers: int = 0  # 0: one per core
     dask_address: str | None = None
     # Fewer pages than this to read or analyse run in the flow's own process: starting
-    # worker processes (~2 s: each imports pandas and the transforms) costs more than
+    # worker processes (~1 s: each imports pandas and the transforms) costs more than
     # the work (~2 ms a page read and scored: 3,000 pages take ~6 s on one core, ~3.5 s
     # on two once the workers are up).
     inline_below: int = 3000
