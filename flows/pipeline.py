@@ -10,7 +10,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from content_audit.faults import maybe_die
-from content_audit.memory import prepared_process, release_freed_memory
+from content_audit.memory import freeze_long_lived, prepared_process, release_freed_memory
 from content_audit.runner import default_task_runner, log_task_runner, stop_worker_processes
 from content_audit.settings import Settings, analysis_settings, load_settings
 from flows.publish import publish
@@ -86,6 +86,7 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     load_ingest_batch(run.con, run.run_id, 0, IngestBatch.of_unread(unchanged, skipped, quarantined))
     in_process, size = settings.batching(len(to_read))
     batches = split_batches(to_read, size)
+    freeze_long_lived()
     logger.info(
         "Ingest: %d files found, %d unchanged by size and date, %d quarantined and unchanged since, "
         "%d to read in %d batches",
