@@ -48,7 +48,7 @@ RERUNS = 3
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MIGRATIONS = [
     Path(__file__).resolve().parents[1] / "warehouse" / "migrations" / name
-    for name in ("0004_duplicates.sql", "0006_previous_groups.sql")
+    for name in ("0004_duplicates.sql", "0006_previous_groups.sql", "0008_band_signature_ids.sql")
 ]
 
 

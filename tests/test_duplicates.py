@@ -372,6 +372,39 @@ def test_band_join_finds_exactly_the_pairs_sharing_a_band(small_index_texts) -> 
     assert identical and not set(identical) & found
 
 
+def test_a_warehouse_indexed_with_doc_keys_in_its_band_rows_keeps_its_candidates(small_index_texts) -> None:
+    """Migration 0008 (band rows by signature_id) on an index stored the way 0004 stored it."""
+    from warehouse.migrate import migration_files
+
+    settings = DuplicateSettings()
+    con = duckdb.connect()
+    for version, _, sql in migration_files():
+        if version in (4, 6):
+            con.execute(sql)
+    signatures = minhash_signatures(list(small_index_texts.values()), settings)
+    bands = band_hashes(signatures, settings)
+    for key, signature, page_bands in zip(small_index_texts, signatures, bands, strict=True):
+        text = small_index_texts[key]
+        con.execute(
+            "INSERT INTO minhash_signatures (doc_key, exact_hash, signature) VALUES (?, ?, ?)",
+            [key, exact_hash(text), signature.tolist()],
+        )
+        for band, band_hash in enumerate(page_bands.tolist()):
+            if band_hash:
+                con.execute("INSERT INTO minhash_bands VALUES (?, ?, ?)", [key, band, band_hash])
+    con.execute(next(sql for version, _, sql in migration_files() if version == 8))
+    found = set(map(tuple, duplicate_index.candidate_pairs(con, None).values))
+    assert found == reference_candidates(small_index_texts, settings)
+    changed = ["p03/b.md", "p20/a.md"]
+    found = set(map(tuple, duplicate_index.candidate_pairs(con, changed).values))
+    assert found == reference_candidates(small_index_texts, settings, set(changed))
+    duplicate_index.store_signatures(  # a page stored after the migration gets a fresh id
+        con, pd.DataFrame({"doc_key": ["p03/b.md"], "exact_hash": ["x"]}), signatures[:1], bands[:1]
+    )
+    ids = [row[0] for row in con.execute("SELECT signature_id FROM minhash_signatures").fetchall()]
+    assert len(set(ids)) == len(ids) == len(small_index_texts)
+
+
 def test_incremental_band_join_only_touches_changed_pages(small_index_texts) -> None:
     settings = DuplicateSettings()
     con = stored_index(small_index_texts, settings)
@@ -396,8 +429,12 @@ def test_store_replaces_rows_and_load_round_trips(small_index_texts) -> None:
     frame, signatures, bands = fingerprint_documents(documents, settings)
     duplicate_index.store_signatures(con, frame.assign(signature=list(signatures), band_hashes=list(bands)))
     assert con.execute("SELECT count(*) FROM minhash_signatures").fetchall()[0][0] == len(small_index_texts)
-    per_page = con.execute("SELECT count(*) FROM minhash_bands WHERE doc_key = 'p01/a.md'").fetchall()[0][0]
+    per_page = con.execute(
+        "SELECT count(*) FROM minhash_bands JOIN minhash_signatures USING (signature_id) WHERE doc_key = 'p01/a.md'"
+    ).fetchall()[0][0]
     assert per_page == settings.bands
+    ids = [row[0] for row in con.execute("SELECT signature_id FROM minhash_signatures").fetchall()]
+    assert len(set(ids)) == len(ids) and None not in ids
     loaded_keys, loaded = duplicate_index.load_signatures(con, [*documents["doc_key"], "missing.md"])
     assert sorted(loaded_keys) == documents["doc_key"].tolist()
     np.testing.assert_array_equal(loaded[list(loaded_keys).index("p01/a.md")], signatures[0])
@@ -417,9 +454,13 @@ def test_removing_a_page_drops_its_index_rows_and_the_next_pass_its_pairs(small_
     )
     duplicate_index.replace_pairs(con, pairs, run_id=1, touched_doc_keys=None)
     duplicate_index.store_clusters(con, cluster_duplicates(pairs, pd.DataFrame({"doc_key": []})))
+    bands_before = con.execute("SELECT count(*) FROM minhash_bands").fetchall()[0][0]
     duplicate_index.remove_documents(con, ["p00/b.md"])
-    for table in ("minhash_signatures", "minhash_bands", "duplicate_clusters"):
+    for table in ("minhash_signatures", "duplicate_clusters"):
         assert con.execute(f"SELECT count(*) FROM {table} WHERE doc_key = 'p00/b.md'").fetchall()[0][0] == 0
+    orphans = "SELECT count(*) FROM minhash_bands ANTI JOIN minhash_signatures USING (signature_id)"
+    assert con.execute(orphans).fetchall()[0][0] == 0  # its band rows left with its signature
+    assert con.execute("SELECT count(*) FROM minhash_bands").fetchall()[0][0] == bands_before - settings.bands
     assert not duplicate_index.candidate_pairs(con, None).isin(["p00/b.md"]).any().any()
     # Its pairs wait for the duplicate pass, which finds the page through them and drops them.
     gone = duplicate_index.unindexed_pair_members(con)

@@ -76,7 +76,7 @@ def test_page_analysis_replaces_rows_of_rescored_pages_only(tmp_path: Path) -> N
         return analyse_documents(batch.documents, AnalysisSettings())
 
     def rows_per_page(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
-        tables = (*PAGE_ANALYSIS_TABLES, "seo_findings", "minhash_signatures", "minhash_bands")
+        tables = (*PAGE_ANALYSIS_TABLES, "seo_findings", "minhash_signatures", BANDS_BY_PAGE)
         return {
             t: dict(
                 con.execute(f"SELECT doc_key, count(*) FROM {t} GROUP BY doc_key ORDER BY doc_key").fetchall()
@@ -96,6 +96,7 @@ def test_page_analysis_replaces_rows_of_rescored_pages_only(tmp_path: Path) -> N
     for table, counts in first.items():
         assert {k: again[table][k] for k in counts} == counts, table
         assert again[table].get("c.md") == counts.get("a.md"), table
+    assert con_orphan_bands(tmp_path / "w.duckdb") == 0
 
 
 def test_failed_run_is_marked_and_its_batch_rolled_back(tmp_path: Path) -> None:
@@ -152,3 +153,15 @@ def test_run_connection_applies_the_duckdb_settings(tmp_path: Path) -> None:
 def _bytes(size: str) -> float:
     number, unit = size.split()
     return float(number) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}[unit]
+
+
+# Band rows carry their signature's id, not the doc_key.
+BANDS_BY_PAGE = "(SELECT doc_key FROM minhash_bands JOIN minhash_signatures USING (signature_id))"
+
+
+def con_orphan_bands(path: Path) -> int:
+    """Band rows whose signature is gone (each re-stored signature must take its bands along)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            "SELECT count(*) FROM minhash_bands ANTI JOIN minhash_signatures USING (signature_id)"
+        ).fetchone()[0]

@@ -31,11 +31,13 @@ MAX_BUCKET_SIZE = 1000
 _registration_counter = itertools.count()
 _NEXT_PAIRS = "__duplicate_pairs_next"
 _REGROUPED = "__duplicate_regrouped"
-# Candidate pairs (a query with doc_key_a, doc_key_b) less those with equal exact hashes.
+# Candidate pairs (a query with signature ids id_a, id_b) as doc_key_a < doc_key_b, less
+# those with equal exact hashes.
 _EXCEPT_EXACT = """
-    SELECT c.doc_key_a, c.doc_key_b FROM ({pairs}) c
-    JOIN minhash_signatures a ON a.doc_key = c.doc_key_a
-    JOIN minhash_signatures b ON b.doc_key = c.doc_key_b
+    SELECT least(a.doc_key, b.doc_key) AS doc_key_a, greatest(a.doc_key, b.doc_key) AS doc_key_b
+    FROM ({pairs}) c
+    JOIN minhash_signatures a ON a.signature_id = c.id_a
+    JOIN minhash_signatures b ON b.signature_id = c.id_b
     WHERE a.exact_hash <> b.exact_hash
 """
 
@@ -73,15 +75,23 @@ def store_signatures(
     holding one array or list per row.
     Band hash 0 means "no words" and is not stored, so empty pages never become candidates.
     indexed: the frame's doc_keys that may have index rows to replace (None: all of them).
+    Each stored signature gets a new signature_id, which its band rows carry (one writer at a
+    time: the warehouse lock).
     """
     if signatures is None:
         signatures = np.array([np.asarray(s, dtype=np.uint32) for s in frame["signature"]], dtype=np.uint32)
     if bands is None:
         bands = np.array([np.asarray(b, dtype=np.uint64) for b in frame["band_hashes"]], dtype=np.uint64)
     doc_keys = frame["doc_key"].astype(str).to_numpy()
+    remove_from_index(con, doc_keys if indexed is None else indexed)
+    ((first_id,),) = con.execute(
+        "SELECT coalesce(max(signature_id), 0) + 1 FROM minhash_signatures"
+    ).fetchall()
+    signature_ids = np.arange(first_id, first_id + len(frame), dtype=np.uint64)
     missing = pd.Series([None] * len(frame), dtype=object)
     signature_rows = pa.table(
         {
+            "signature_id": pa.array(signature_ids),
             "doc_key": pa.array(doc_keys, type=pa.string()),
             "content_hash": pa.array(frame.get("content_hash", missing).to_numpy(), type=pa.string()),
             "exact_hash": pa.array(frame["exact_hash"].to_numpy(), type=pa.string()),
@@ -95,20 +105,20 @@ def store_signatures(
     stored = flat_bands != 0
     band_rows = pa.table(
         {
-            "doc_key": pa.array(np.repeat(doc_keys, n_bands)[stored], type=pa.string()),
+            "signature_id": pa.array(np.repeat(signature_ids, n_bands)[stored]),
             "band": pa.array(np.tile(np.arange(n_bands, dtype=np.uint16), len(frame))[stored]),
             "band_hash": pa.array(flat_bands[stored]),
         }
     )
-    remove_from_index(con, doc_keys if indexed is None else indexed)
     with _registered(con, signature_rows) as rows:
         con.execute(
             "INSERT INTO minhash_signatures "
-            "(doc_key, content_hash, exact_hash, title_key, question_key, signature) "
-            f"SELECT doc_key, content_hash, exact_hash, title_key, question_key, signature FROM {rows}"
+            "(signature_id, doc_key, content_hash, exact_hash, title_key, question_key, signature) "
+            "SELECT signature_id, doc_key, content_hash, exact_hash, title_key, question_key, signature "
+            f"FROM {rows}"
         )
     with _registered(con, band_rows) as rows:
-        con.execute(f"INSERT INTO minhash_bands SELECT doc_key, band, band_hash FROM {rows}")
+        con.execute(f"INSERT INTO minhash_bands (signature_id, band, band_hash) SELECT * FROM {rows}")
 
 
 def remove_from_index(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) -> None:
@@ -125,8 +135,11 @@ def remove_from_index(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) -
               AND doc_key NOT IN (SELECT doc_key FROM minhash_previous_groups)
             """
         )
+        con.execute(
+            "DELETE FROM minhash_bands WHERE signature_id IN "
+            f"(SELECT signature_id FROM minhash_signatures WHERE doc_key IN (SELECT doc_key FROM {keys}))"
+        )
         con.execute(f"DELETE FROM minhash_signatures WHERE doc_key IN (SELECT doc_key FROM {keys})")
-        con.execute(f"DELETE FROM minhash_bands WHERE doc_key IN (SELECT doc_key FROM {keys})")
 
 
 def remove_documents(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) -> None:
@@ -258,29 +271,30 @@ def candidate_pairs(
                 SELECT band, band_hash FROM minhash_bands
                 GROUP BY band, band_hash HAVING count(*) BETWEEN 2 AND $max_bucket_size
             )
-            SELECT DISTINCT a.doc_key AS doc_key_a, b.doc_key AS doc_key_b
+            SELECT DISTINCT a.signature_id AS id_a, b.signature_id AS id_b
             FROM minhash_bands a
             JOIN buckets USING (band, band_hash)
             JOIN minhash_bands b USING (band, band_hash)
-            WHERE a.doc_key < b.doc_key
+            WHERE a.signature_id < b.signature_id
         """
         return con.execute(_EXCEPT_EXACT.format(pairs=sql), {"max_bucket_size": max_bucket_size}).df()
     with _registered(con, _keys_table(changed_doc_keys)) as changed:
         # One pass over minhash_bands: the join's matches per changed band row are its bucket.
         sql = f"""
             WITH changed_bands AS (
-                SELECT band, band_hash, doc_key FROM minhash_bands
-                WHERE doc_key IN (SELECT doc_key FROM {changed})
+                SELECT band, band_hash, signature_id FROM minhash_bands
+                WHERE signature_id IN (
+                    SELECT signature_id FROM minhash_signatures WHERE doc_key IN (SELECT doc_key FROM {changed})
+                )
             ),
             matches AS (
-                SELECT c.doc_key AS changed_key, o.doc_key AS other_key,
-                       count(*) OVER (PARTITION BY c.doc_key, c.band) AS bucket_size
+                SELECT c.signature_id AS changed_id, o.signature_id AS other_id,
+                       count(*) OVER (PARTITION BY c.signature_id, c.band) AS bucket_size
                 FROM changed_bands c JOIN minhash_bands o USING (band, band_hash)
             )
-            SELECT DISTINCT least(changed_key, other_key) AS doc_key_a,
-                            greatest(changed_key, other_key) AS doc_key_b
+            SELECT DISTINCT least(changed_id, other_id) AS id_a, greatest(changed_id, other_id) AS id_b
             FROM matches
-            WHERE changed_key <> other_key AND bucket_size <= $max_bucket_size
+            WHERE changed_id <> other_id AND bucket_size <= $max_bucket_size
         """
         return con.execute(_EXCEPT_EXACT.format(pairs=sql), {"max_bucket_size": max_bucket_size}).df()
 
