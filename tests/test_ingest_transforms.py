@@ -99,6 +99,18 @@ def test_alias_bomb_is_rejected_without_expanding() -> None:
     assert error.value.kind == "front_matter_too_large"
 
 
+def test_a_plain_header_of_too_many_values_is_rejected_too() -> None:
+    from transforms.front_matter import MAX_FRONT_MATTER_NODES
+    from transforms.plain_yaml import read_plain_yaml
+
+    lines = [f"k{n}: v" for n in range(MAX_FRONT_MATTER_NODES)]  # the mapping itself is a node
+    assert read_plain_yaml("\n".join(lines)) is not None  # read without PyYAML
+    with pytest.raises(DocumentError) as error:
+        load_yaml("\n".join(lines))
+    assert error.value.kind == "front_matter_too_large"
+    assert len(load_yaml("\n".join(lines[:-1]))) == MAX_FRONT_MATTER_NODES - 1
+
+
 def test_decoding_handles_bom_utf16_binary_and_latin1() -> None:
     assert decode_bytes(b"\xef\xbb\xbf---\n") == "---\n"
     assert decode_bytes("---\nt: é\n".encode("utf-16")) == "---\nt: é\n"
