@@ -113,6 +113,29 @@ def test_quality_score_follows_the_documented_formula(con: duckdb.DuckDBPyConnec
     assert _scores(con) == {"s1/a.md": 50.0, "s1/b.md": 100.0, "s2/c.md": 0.0, "s2/d.md": 100.0}
 
 
+def test_marts_are_built_without_keeping_row_order_and_leave_the_setting_as_it_was(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    seen = []
+    real_execute = con.execute
+
+    class Watched:  # DuckDB connections take no attributes: wrap the calls the marts make
+        def execute(self, sql: str, *args: object) -> duckdb.DuckDBPyConnection:
+            if sql.startswith("INSERT INTO page_quality"):
+                seen.append(
+                    real_execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+                )
+            return real_execute(sql, *args)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(con, name)
+
+    rebuild_marts(Watched(), 1)  # type: ignore[arg-type]
+    assert seen == [False]  # an ordered INSERT cannot spill to disk
+    assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0] is True
+    assert _scores(con) == EXPECTED_SCORES
+
+
 def test_page_quality_ranks_and_lists_issues(con: duckdb.DuckDBPyConnection) -> None:
     rebuild_marts(con, 1)
     rows = con.execute(
