@@ -61,12 +61,6 @@ class WorkerPool:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
 
-    @property
-    def pids(self) -> list[int]:
-        """The worker processes running now (for tests and diagnostics)."""
-        executor = self._executor
-        return [] if executor is None else list(executor._processes or {})
-
 
 def offload(function: Callable[..., T], *args: Any) -> T:
     """function(*args) in the current task run's worker pool, or here when it has none."""
