@@ -97,8 +97,9 @@ def freeze_long_lived() -> None:
 def start_worker_batch() -> None:
     """A worker process, at the start of each batch: `release_freed_memory`, and at the
     second batch, freeze what survived. The initializer froze the objects alive at start-up,
-    but the task modules (pandas, Prefect's task engine, the transforms), the syllable table
-    and the memos load with the first batch, after it: ~160,000 objects that every
+    but the batch modules (pandas, the transforms), the syllable table and the memos load
+    with the first batch, after it: ~160,000 objects (counted with Prefect's task engine
+    loaded too, before workers ran without it) that every
     collection between batches rescanned (~0.13 s each). Once, so that the objects of each
     later task are collected as usual; never in the flow's own process, where tasks also run
     inline and live objects include results in flight."""

@@ -96,7 +96,7 @@ def test_page_analysis_replaces_rows_of_rescored_pages_only(tmp_path: Path) -> N
     for table, counts in first.items():
         assert {k: again[table][k] for k in counts} == counts, table
         assert again[table].get("c.md") == counts.get("a.md"), table
-    assert con_orphan_bands(tmp_path / "w.duckdb") == 0
+    assert orphan_band_rows(tmp_path / "w.duckdb") == 0
 
 
 def test_failed_run_is_marked_and_its_batch_rolled_back(tmp_path: Path) -> None:
@@ -159,7 +159,7 @@ def _bytes(size: str) -> float:
 BANDS_BY_PAGE = "(SELECT doc_key FROM minhash_bands JOIN minhash_signatures USING (signature_id))"
 
 
-def con_orphan_bands(path: Path) -> int:
+def orphan_band_rows(path: Path) -> int:
     """Band rows whose signature is gone (each re-stored signature must take its bands along)."""
     with duckdb.connect(str(path), read_only=True) as con:
         return con.execute(
