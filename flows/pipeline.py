@@ -65,8 +65,9 @@ def content_audit(
         ingest(run, settings, page_settings, full_refresh)
         pages_unchanged = analyse(run, settings, page_settings, full_refresh)
         maybe_die("publish")
-        index = publish(run, settings, pages_unchanged)
-    return {**run.summary, "report": str(index)}
+        published = publish(run, settings, pages_unchanged)
+    published.artifacts_posted.result()  # posted beside the reports and the final checkpoint
+    return {**run.summary, "report": str(published.index)}
 
 
 def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool) -> None:

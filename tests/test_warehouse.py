@@ -55,6 +55,9 @@ def test_upserts_count_new_changed_and_resurrected(tmp_path: Path) -> None:
             "SELECT doc_key, first_seen_run, last_changed_run, deleted_run FROM documents ORDER BY doc_key"
         ).fetchall()
         assert rows == [("a.md", 1, 2, None), ("b.md", 3, 3, None)]
+        # changed and returning documents are replaced, not added beside their old version
+        bodies = con.execute("SELECT doc_key, body_text FROM documents ORDER BY doc_key").fetchall()
+        assert [(k, t.rstrip(".")) for k, t in bodies] == [("a.md", "one, edited"), ("b.md", "two")]
         runs = con.execute(
             "SELECT run_id, status, docs_new, docs_changed, docs_deleted FROM runs ORDER BY run_id"
         ).fetchall()
