@@ -4,7 +4,7 @@ transforms/ (pure) or warehouse/ (SQL); tasks run the CPU-heavy batches in worke
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
@@ -62,8 +62,10 @@ def content_audit(
         get_run_logger().info("Run %s: %s -> %s", run.run_id, settings.content_dir, settings.warehouse)
         log_task_runner(settings)
         page_settings = analysis_settings(settings)
-        ingest(run, settings, page_settings, full_refresh)
-        pages_unchanged = analyse(run, settings, page_settings, full_refresh)
+        with run.batch_memory_limit():  # the worker processes hold memory of their own meanwhile
+            ingest(run, settings, page_settings, full_refresh)
+            rescored = rescore(run, settings, page_settings, full_refresh)
+        pages_unchanged = analyse_site_if_changed(run, page_settings, rescored)
         maybe_die("publish")
         published = publish(run, settings, pages_unchanged)
     published.artifacts_posted.result()  # posted beside the reports and the final checkpoint
@@ -122,10 +124,16 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     logger.info("Ingest: %d documents deleted since the last run", len(gone))
 
 
-def analyse(run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool) -> bool:
-    """Score what ingest did not (documents whose scores are missing or were computed from
-    other content or settings), then the site-wide checks. True when nothing changed since
-    the last completed run, so its site checks (and page marts) still hold."""
+class Rescored(NamedTuple):
+    everything: bool  # every page was scored again (new analysis settings, or a full refresh)
+    pages: int  # pages scored by `rescore`
+
+
+def rescore(
+    run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool
+) -> Rescored:
+    """Score what ingest did not: documents whose scores are missing or were computed from
+    other content or settings. Stops the worker processes: the batches are done."""
     logger = get_run_logger()
     everything = full_refresh or analysis_fingerprint_changed(run.con, page_settings)
     stale = documents_table.stale_documents(run.con, "readability", everything=everything)
@@ -148,10 +156,20 @@ def analyse(run: RunSession, settings: Settings, page_settings: AnalysisSettings
         logger.info("Analyse batch %d/%d loaded", n, len(key_batches))
     store_analysis_fingerprint(run.con, page_settings)
     stop_worker_processes()
+    return Rescored(everything, len(stale))
+
+
+def analyse_site_if_changed(run: RunSession, page_settings: AnalysisSettings, rescored: Rescored) -> bool:
+    """The site-wide checks, unless no page changed since the last completed run: then True
+    (its site checks, and page marts, still hold)."""
     unfinished = unfinished_site_analysis(run.con)
-    if not (everything or stale or unfinished or pages_changed_since_last_completed_run(run.con)):
-        logger.info("Site checks and duplicates: no page changed since the last completed run; kept")
+    if not (
+        rescored.everything or rescored.pages or unfinished or pages_changed_since_last_completed_run(run.con)
+    ):
+        get_run_logger().info(
+            "Site checks and duplicates: no page changed since the last completed run; kept"
+        )
         return True
-    scored = scored_in_run(run.con, run.run_id)  # by ingest or above: new and changed pages
-    analyse_site(run, page_settings, changed=None if everything else sorted({*scored, *unfinished}))
+    scored = scored_in_run(run.con, run.run_id)  # by ingest or rescore: new and changed pages
+    analyse_site(run, page_settings, changed=None if rescored.everything else sorted({*scored, *unfinished}))
     return False

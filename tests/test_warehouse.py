@@ -143,13 +143,21 @@ def test_second_run_is_refused_with_the_holder(tmp_path: Path) -> None:
 
 
 def test_run_connection_applies_the_duckdb_settings(tmp_path: Path) -> None:
-    tuning = DuckDBSettings(memory_limit="300MB", checkpoint_threshold="64MB")
+    tuning = DuckDBSettings(memory_limit="300MB", batch_memory_limit="100MB", checkpoint_threshold="64MB")
+    limits = []
     with open_run(tmp_path / "w.duckdb", "c", tuning=tuning) as run:
-        limit, threshold = run.con.execute(
-            "SELECT current_setting('memory_limit'), current_setting('checkpoint_threshold')"
-        ).fetchone()
+
+        def limit() -> float:
+            return _bytes(run.con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+
+        limits.append(limit())
+        with pytest.raises(KeyError), run.batch_memory_limit():
+            limits.append(limit())
+            raise KeyError("a batch failed")
+        limits.append(limit())
+        threshold = run.con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
     # DuckDB reports sizes in its own units (300MB -> "286.1 MiB"): compare in bytes.
-    assert _bytes(limit) == pytest.approx(300e6, rel=0.01)
+    assert limits == [pytest.approx(n, rel=0.01) for n in (300e6, 100e6, 300e6)]
     assert _bytes(threshold) == pytest.approx(64e6, rel=0.01)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -138,7 +139,10 @@ def _run_mart(con: duckdb.DuckDBPyConnection, name: str, table: str, values: dic
     try:
         con.execute(f"INSERT INTO {table} BY NAME {sql}", used)
     finally:
-        con.execute("RESET preserve_insertion_order")
+        # In a transaction the INSERT aborted, RESET fails too: the INSERT's error must
+        # surface, not that one (the failing run's connection is closed next).
+        with suppress(duckdb.TransactionException):
+            con.execute("RESET preserve_insertion_order")
 
 
 class MartBuild(NamedTuple):

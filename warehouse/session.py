@@ -20,31 +20,29 @@ class DuckDBSettings:
     """How the run's connection uses memory ([duckdb] in the TOML).
 
     memory_limit: DuckDB's buffers beyond this are evicted or spilled to disk (its default is
-    80% of the machine's memory, which it keeps filling as the warehouse grows).
+    80% of the machine's memory, which it keeps filling as the warehouse grows). The site
+    checks, duplicates, marts and reports run under it: at 100,000 pages the page_quality
+    mart failed at 192-256 MB (its joins' hash tables), and passes at 512 MB.
+    batch_memory_limit: the limit while batches are read, scored and loaded. The worker
+    processes hold memory of their own then (~200 MB each), and DuckDB only appends and
+    looks up small sets, so the run's peak is lowest with a lower limit there. Cold runs at
+    100,000 pages (2026-11-27, peak RSS of the process tree / flow process): one limit of
+    512 MB, threshold 256 MB: 1264 / 839 MB; batches at 256 MB: 1010 / 596 MB; at 192 MB with
+    threshold 128 MB: 932 / 539 MB, in the same time (56-64 s, within this machine's noise).
     checkpoint_threshold: DuckDB checkpoints when its write-ahead log passes this size. Its
-    default, 16 MB, means a checkpoint after every 2,000-page batch, and each one rewrites the
-    tables' last, partly filled row groups, so its cost grows with the table: loading 96,000
-    pages took 36 s with 16 MB and 31 s with 128 MB, in the same memory. Loading 100,000 pages
-    by hand (this code, 2026-11-27): 128 MB 33.5-36.5 s with six checkpoints (1.5-7 s each,
-    the workers waiting meanwhile), 256 MB 28.9-30.7 s with three, 512 MB 25.9-28.9 s but
-    DuckDB then held 477 MB, near memory_limit (412 MB at 256 MB; the process's peak RSS the
-    same). The log never grows past the threshold, so memory stays bounded on larger sites.
-    Committed batches are in the log either way; the run ends with a checkpoint.
-    Whole cold runs at 100,000 pages (2026-11-27, band rows by integer id, one run each):
-    512 MB / 256 MB: peak RSS of the run 1141 MB (flow process 757 MB); 256 MB / 128 MB:
-    1009 MB (603 MB), and 979 MB with 1,500-page batches. But at 256 MB the rerun after
-    changing 1% of the pages failed: the page_quality mart's INSERT ran out of memory (it
-    keeps insertion order, which cannot spill; it passed at 384 MB, and at 256 MB with
-    preserve_insertion_order off). The marts now insert without keeping order
-    (warehouse.marts), but the other steps were not checked at 256 MB: 512 MB stays the
-    default.
+    default, 16 MB, means a checkpoint after every batch, and each one rewrites the tables'
+    last, partly filled row groups, so its cost grows with the table: loading 96,000 pages
+    took 36 s with 16 MB and 31 s with 128 MB (an older machine). The log never grows past
+    the threshold, so memory stays bounded on larger sites. Committed batches are in the log
+    either way; the run ends with a checkpoint.
     """
 
     memory_limit: str = "512MB"
-    checkpoint_threshold: str = "256MB"
+    batch_memory_limit: str = "192MB"
+    checkpoint_threshold: str = "128MB"
 
     def __post_init__(self) -> None:
-        for name in ("memory_limit", "checkpoint_threshold"):
+        for name in ("memory_limit", "batch_memory_limit", "checkpoint_threshold"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _SIZE.fullmatch(value):
                 raise ValueError(f"[duckdb] {name} is a size like '512MB' or '2GB', not {value!r}")
@@ -56,11 +54,28 @@ _SIZE = re.compile(r"\d+(\.\d+)?\s*[KMGT]i?B", re.IGNORECASE)
 class RunSession:
     """The flow process's single connection to the warehouse during a run."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, run_id: int, path: Path) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        run_id: int,
+        path: Path,
+        tuning: DuckDBSettings = DuckDBSettings(),
+    ) -> None:
         self.con = con
         self.run_id = run_id
         self.path = path
+        self.tuning = tuning
         self.summary: dict = {}  # the runs row, once the run has finished
+
+    @contextmanager
+    def batch_memory_limit(self) -> Iterator[None]:
+        """DuckDB at `batch_memory_limit` for the block (the batches: read, scored in worker
+        processes, loaded), then back at `memory_limit`."""
+        self.con.execute(f"SET memory_limit = '{self.tuning.batch_memory_limit}'")  # checked: a size
+        try:
+            yield
+        finally:
+            self.con.execute(f"SET memory_limit = '{self.tuning.memory_limit}'")
 
 
 @contextmanager
@@ -86,7 +101,7 @@ def open_run(
             abandon_stale_runs(con)
             run_id = start_run(con, content_dir, prefect_flow_run_id)
             lock.record(run_id)
-            session = RunSession(con, run_id, path)
+            session = RunSession(con, run_id, path, tuning)
             try:
                 yield session
             except BaseException as error:
