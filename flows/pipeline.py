@@ -67,9 +67,8 @@ def content_audit(
             rescored = rescore(run, settings, page_settings, full_refresh)
         pages_unchanged = analyse_site_if_changed(run, page_settings, rescored)
         maybe_die("publish")
-        published = publish(run, settings, pages_unchanged)
-    published.artifacts_posted.result()  # posted beside the reports and the final checkpoint
-    return {**run.summary, "report": str(published.index)}
+        index = publish(run, settings, pages_unchanged)
+    return {**run.summary, "report": str(index)}
 
 
 def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool) -> None:

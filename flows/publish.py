@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pandas as pd
 from prefect import get_run_logger
@@ -14,7 +12,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from content_audit.settings import Settings, build_dataclass
 from reports.build import build_reports
-from reports.paths import artifact_key, report_index
+from reports.paths import artifact_key
 from warehouse.marts import QualityWeights, export_parquet, read_subject_quality, rebuild_marts
 from warehouse.session import RunSession
 
@@ -34,26 +32,11 @@ SUMMARY_COLUMNS = [
 ]
 
 
-class Publication(NamedTuple):
-    index: Path  # the report's index.html
-    artifacts_posted: Future[None]  # the Prefect artifacts, posted from a thread of their own
-
-
-def publish(run: RunSession, settings: Settings, pages_unchanged: bool = False) -> Publication:
-    """Marts, then reports and exports; pages_unchanged: see rebuild_marts.
-
-    The Prefect artifacts need only the subject rows: they are posted (HTTP, ~0.6 s for
-    40 subjects) from a thread started once the marts are built, beside the reports, the
-    exports and the run's final checkpoint. The caller waits for `artifacts_posted` before
-    the flow ends; a failure to post raises there.
-    """
+def publish(run: RunSession, settings: Settings, pages_unchanged: bool = False) -> Path:
+    """Returns the path of the report's index.html. pages_unchanged: see rebuild_marts."""
     logger = get_run_logger()
     weights = build_dataclass(QualityWeights, settings.section("quality"), "quality")
     built = rebuild_marts(run.con, run.run_id, weights, pages_unchanged)
-    index = report_index(settings.out_dir)
-    # Subject figures can move with unchanged pages (new weights): only kept marts repeat them.
-    rows = summary_rows(read_subject_quality(run.con, run.run_id))
-    artifacts_posted = in_background(post_artifacts, rows, run.run_id, index, not built.page_marts_kept)
     # The Parquet exports (DuckDB, off the GIL) are written while the reports render (Python),
     # through a cursor of their own: both only read the marts just committed.
     with run.con.cursor() as cursor, ThreadPoolExecutor(1) as pool:
@@ -67,17 +50,14 @@ def publish(run: RunSession, settings: Settings, pages_unchanged: bool = False) 
         len(files.subject_pages),
         files.index,
     )
-    return Publication(files.index, artifacts_posted)
-
-
-def in_background(function: Callable[..., None], *args: Any) -> Future[None]:
-    """Run function(*args) in a thread of its own, in a copy of the caller's context (so
-    Prefect calls there belong to the caller's flow run); its future."""
-    pool = ThreadPoolExecutor(1, thread_name_prefix="publish")
-    try:
-        return pool.submit(contextvars.copy_context().run, function, *args)
-    finally:
-        pool.shutdown(wait=False)  # the thread ends once the call returns
+    # Subject figures can move with unchanged pages (new weights): only kept marts repeat them.
+    post_artifacts(
+        summary_rows(read_subject_quality(run.con, run.run_id)),
+        run.run_id,
+        files.index,
+        per_subject=not built.page_marts_kept,
+    )
+    return files.index
 
 
 def _cell(value: object, digits: int = 3) -> object:

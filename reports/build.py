@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from reports import charts
 from reports.formatting import FILTERS
-from reports.paths import doc_anchor, report_index, subject_file_stems
+from reports.paths import doc_anchor, subject_file_stems
 from warehouse import marts
 
 WORST_PAGES = 30  # pages listed with their findings on a subject page; the CSV has them all
@@ -203,7 +203,7 @@ def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None 
         "quarantined": len(quarantined),
         "score": None if pages_total is None else round(float(pages_total), 1),
     }
-    index = report_index(out)
+    index = out / "index.html"
     index.write_text(
         _environment()
         .get_template("index.html.j2")

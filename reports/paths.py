@@ -4,7 +4,6 @@ anchors and Prefect artifact keys use lowercase letters, digits and dashes only.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import xxhash
 
@@ -28,11 +27,6 @@ def subject_file_stems(subject_keys: list[str]) -> dict[str, str]:
         taken.add(stem)
         stems[key] = stem
     return stems
-
-
-def report_index(out: Path) -> Path:
-    """The report's front page in the output folder."""
-    return Path(out) / "index.html"
 
 
 def doc_anchor(doc_key: str) -> str:
