@@ -126,23 +126,35 @@ def _mart_sql(name: str) -> str:
     return (resources.files("warehouse") / "marts" / f"{name}.sql").read_text("utf-8")
 
 
+# DuckDB settings for a mart's INSERT, RESET after it.
+# Marts are read by key and ordered by their readers, never by row position, so their
+# INSERTs need not keep the query's row order, which DuckDB cannot spill to disk: at 100,000
+# pages the page_quality INSERT ran out of memory at memory_limit 256 MB with the order kept
+# and passed without it.
+_INSERT_SETTINGS = {"preserve_insertion_order": "false"}
+# page_quality: DuckDB's build_side_probe_side optimizer turns its chain of joins around,
+# and the query then needs more memory than the limits it runs under: on a 100,000-page
+# warehouse (DuckDB 2.0.0) it failed at every memory_limit from 96 to 224 MB and passed
+# from 128 MB with that optimizer off, in the same time (0.50-0.58 s against 0.61-0.65 s
+# at 512 MB). So the 512 MB default holds for sites about four times larger.
+_MART_SETTINGS = {"page_quality": {"disabled_optimizers": "'build_side_probe_side'"}}
+
+
 def _run_mart(con: duckdb.DuckDBPyConnection, name: str, table: str, values: dict[str, Any]) -> None:
     sql = _mart_sql(name)
     code = _COMMENT.sub("", sql)  # comments may name parameters too
     used = {key: values[key] for key in set(_PARAMETER.findall(code))}
-    # Marts are read by key and ordered by their readers, never by row position, so their
-    # INSERTs need not keep the query's row order, which DuckDB cannot spill to disk: at
-    # 100,000 pages the page_quality INSERT ran out of memory at memory_limit 256 MB with the
-    # order kept (its need grows with the site; 512 MB, the default, would run out further
-    # on) and passed without it.
-    con.execute("SET preserve_insertion_order = false")
+    settings = {**_INSERT_SETTINGS, **_MART_SETTINGS.get(name, {})}
+    for setting, value in settings.items():
+        con.execute(f"SET {setting} = {value}")
     try:
         con.execute(f"INSERT INTO {table} BY NAME {sql}", used)
     finally:
         # In a transaction the INSERT aborted, RESET fails too: the INSERT's error must
         # surface, not that one (the failing run's connection is closed next).
         with suppress(duckdb.TransactionException):
-            con.execute("RESET preserve_insertion_order")
+            for setting in settings:
+                con.execute(f"RESET {setting}")
 
 
 class MartBuild(NamedTuple):

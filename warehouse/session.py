@@ -21,8 +21,9 @@ class DuckDBSettings:
 
     memory_limit: DuckDB's buffers beyond this are evicted or spilled to disk (its default is
     80% of the machine's memory, which it keeps filling as the warehouse grows). The site
-    checks, duplicates, marts and reports run under it: at 100,000 pages the page_quality
-    mart failed at 192-256 MB (its joins' hash tables), and passes at 512 MB.
+    checks, duplicates, marts and reports run under it. Their largest query, the
+    page_quality mart, needs 128 MB at 100,000 pages (see warehouse.marts); a whole run,
+    1% rerun, nothing-changed rerun and `content-audit report` passed at 256 MB there.
     batch_memory_limit: the limit while batches are read, scored and loaded. The worker
     processes hold memory of their own then (~200 MB each), and DuckDB only appends and
     looks up small sets, so the run's peak is lowest with a lower limit there. Cold runs at
