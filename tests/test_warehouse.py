@@ -115,6 +115,20 @@ def test_failed_run_is_marked_and_its_batch_rolled_back(tmp_path: Path) -> None:
         assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
 
 
+def test_a_document_that_cannot_be_stored_fails_with_its_own_error_and_keeps_the_old_version(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "w.duckdb"
+    with open_run(path, "c") as run:
+        load_ingest_batch(run.con, run.run_id, 1, _batch({"a.md": _page("one")}))
+    broken = _batch({"a.md": _page("one, edited")})
+    broken.documents["subject_key"] = None  # NOT NULL: the new version cannot be stored
+    with pytest.raises(duckdb.ConstraintException), open_run(path, "c") as run:
+        load_ingest_batch(run.con, run.run_id, 1, broken)
+    with open_read_only(path) as con:
+        assert con.execute("SELECT doc_key, last_changed_run FROM documents").fetchall() == [("a.md", 1)]
+
+
 def test_runs_killed_mid_way_are_abandoned_by_the_next_run(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     con = duckdb.connect(str(path))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 
 import duckdb
 import pandas as pd
@@ -33,7 +34,6 @@ DOCUMENT_SCHEMA = pa.schema(
         ("file_mtime_ns", pa.int64()),
     ]
 )
-_UPDATABLE = [f.name for f in DOCUMENT_SCHEMA if f.name != "doc_key"]
 
 
 def file_states(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -86,7 +86,9 @@ def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.
             f"SELECT {names}, first_seen_run, last_changed_run FROM document_versions"
         )
     finally:
-        con.execute("DROP TABLE IF EXISTS document_versions")
+        # In an aborted transaction DROP fails too: the error that aborted it must surface.
+        with suppress(duckdb.TransactionException):
+            con.execute("DROP TABLE IF EXISTS document_versions")
     return {"docs_new": int(new), "docs_changed": int(changed)}
 
 

@@ -33,7 +33,10 @@ class DuckDBSettings:
     checkpoint_threshold: DuckDB checkpoints when its write-ahead log passes this size. Its
     default, 16 MB, means a checkpoint after every batch, and each one rewrites the tables'
     last, partly filled row groups, so its cost grows with the table: loading 96,000 pages
-    took 36 s with 16 MB and 31 s with 128 MB (an older machine). The log never grows past
+    took 36 s with 16 MB and 31 s with 128 MB (an older machine); loading 100,000 pages by
+    hand there, 128 MB 33.5-36.5 s with six checkpoints, 256 MB 28.9-30.7 s with three. In
+    whole cold runs on a faster machine 128 MB (with the batch limit) measured no slower than
+    256 MB within the runs' noise, and holds less in memory. The log never grows past
     the threshold, so memory stays bounded on larger sites. Committed batches are in the log
     either way; the run ends with a checkpoint.
     """
