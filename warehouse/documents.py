@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import suppress
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.ingest import ERROR_FRAME_COLUMNS
 from warehouse.store import registered
@@ -63,9 +63,8 @@ def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.
     )
     names = ", ".join(DOCUMENT_SCHEMA.names)
     with registered(con, "incoming", table):
-        con.execute(
+        versions = con.sql(
             f"""
-            CREATE OR REPLACE TEMP TABLE document_versions AS
             SELECT {", ".join("i." + c for c in DOCUMENT_SCHEMA.names)},
                    CASE WHEN d.doc_key IS NULL OR d.deleted_run IS NOT NULL THEN $run
                         ELSE d.first_seen_run END AS first_seen_run,
@@ -74,21 +73,16 @@ def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.
             FROM incoming i LEFT JOIN documents d USING (doc_key)
             WHERE d.doc_key IS NULL OR d.deleted_run IS NOT NULL OR d.content_hash <> i.content_hash
             """,
-            {"run": run_id},
-        )
-    try:
-        new, changed = con.execute(
-            "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) FROM document_versions"
-        ).fetchone()
+            params={"run": run_id},
+        ).to_arrow_table()
+    new = pc.sum(versions["is_new"]).as_py() or 0
+    changed = len(versions) - new
+    with registered(con, "document_versions", versions):
         con.execute("DELETE FROM documents WHERE doc_key IN (SELECT doc_key FROM document_versions)")
         con.execute(
             f"INSERT INTO documents ({names}, first_seen_run, last_changed_run) "
             f"SELECT {names}, first_seen_run, last_changed_run FROM document_versions"
         )
-    finally:
-        # In an aborted transaction DROP fails too: the error that aborted it must surface.
-        with suppress(duckdb.TransactionException):
-            con.execute("DROP TABLE IF EXISTS document_versions")
     return {"docs_new": int(new), "docs_changed": int(changed)}
 
 
