@@ -146,16 +146,18 @@ def _artifact_keys(env: dict[str, str], flow_run_id: Any) -> set[str]:
     return {a.key for a in artifacts if a.key}
 
 
-def _logged(env: dict[str, str], flow_run_id: Any, message: str) -> bool:
-    """Whether the run logged `message` (logs reach the API shortly after the run ends)."""
+def _log_messages(env: dict[str, str], flow_run_id: Any, awaited: str) -> list[str]:
+    """The run's log messages, once `awaited` is among them or a minute has passed (logs reach
+    the API shortly after the run's state does)."""
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
     deadline = time.monotonic() + 60
     while True:
         with _client(env) as client:
             logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
-        if any(log.message == message for log in logs) or time.monotonic() > deadline:
-            return any(log.message == message for log in logs)
+        messages = [log.message for log in logs]
+        if awaited in messages or time.monotonic() > deadline:
+            return messages
         time.sleep(1)
 
 
@@ -229,7 +231,7 @@ def test_served_deployment_runs_one_at_a_time(prefect_server: dict[str, str], co
         earlier, later = sorted(done, key=lambda r: r.start_time)
         assert earlier.end_time <= later.start_time, "two runs of the deployment overlapped"
         _check_run_results(env, earlier, warehouse, content)
-        assert _logged(env, earlier.id, "Task runner: process")
+        assert "Task runner: process" in _log_messages(env, earlier.id, "Task runner: process")
         first_run, second_run = _rows(warehouse, "SELECT docs_new, docs_unchanged FROM runs ORDER BY run_id")
         assert second_run == (0, first_run[0])  # the second run found nothing new
 
@@ -266,7 +268,10 @@ def test_prefect_yaml_deployment_runs_on_a_process_worker(
     worker = [PREFECT, "worker", "start", "--pool", "content-audit", "--run-once"]
     with _process(worker, env, log, tmp_path) as process:
         finished = _final_flow_run(env, flow_run.id, process, log)
+        # The run's state reaches the API before its process has sent its last logs: stopping
+        # the worker now would interrupt that process, so let a --run-once worker end itself.
+        process.wait(timeout=RUN_TIMEOUT_S)
     assert finished.state.is_completed(), f"{finished.state}: {log.read_text()[-4000:]}"
     assert {k: finished.parameters[k] for k in parameters} == parameters
     _check_run_results(env, finished, warehouse, content)
-    assert _logged(env, finished.id, "Task runner: thread")
+    assert "Task runner: thread" in _log_messages(env, finished.id, "Task runner: thread")
