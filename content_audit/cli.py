@@ -168,7 +168,7 @@ def report(
     try:
         settings = load_settings(config, warehouse=warehouse, out_dir=out)
         with open_read_only(settings.warehouse) as con:
-            files = build_reports(con, settings.out_dir)
+            files = build_reports(con, settings.out_dir, chunk_pages=settings.duckdb.mart_chunk_pages)
             export_parquet(con, settings.out_dir / "exports")
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         console.print(f"[bold red]content-audit:[/] {error}")

@@ -36,12 +36,12 @@ def publish(run: RunSession, settings: Settings, pages_unchanged: bool = False) 
     """Returns the path of the report's index.html. pages_unchanged: see rebuild_marts."""
     logger = get_run_logger()
     weights = build_dataclass(QualityWeights, settings.section("quality"), "quality")
-    built = rebuild_marts(run.con, run.run_id, weights, pages_unchanged)
+    built = rebuild_marts(run.con, run.run_id, weights, pages_unchanged, run.tuning.mart_chunk_pages)
     # The Parquet exports (DuckDB, off the GIL) are written while the reports render (Python),
     # through a cursor of their own: both only read the marts just committed.
     with run.con.cursor() as cursor, ThreadPoolExecutor(1) as pool:
         exporting = pool.submit(export_parquet, cursor, settings.out_dir / "exports")
-        files = build_reports(run.con, settings.out_dir, run.run_id)
+        files = build_reports(run.con, settings.out_dir, run.run_id, run.tuning.mart_chunk_pages)
         exports = exporting.result()
     logger.info(
         "Publish: marts %s, %d Parquet exports, %d subject reports; open %s",

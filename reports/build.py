@@ -177,8 +177,14 @@ def _remove_vanished_subjects(folder: Path, stems: set[str]) -> None:
             path.unlink()
 
 
-def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None = None) -> ReportFiles:
-    """Write every report file under OUT from the marts of `run_id` (default: the latest)."""
+def build_reports(
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    run_id: int | None = None,
+    chunk_pages: int = marts.MART_CHUNK_PAGES,
+) -> ReportFiles:
+    """Write every report file under OUT from the marts of `run_id` (default: the latest);
+    chunk_pages: see marts.export_findings_csvs."""
     out = Path(out)
     run_id = marts.latest_mart_run(con) if run_id is None else run_id
     subjects = marts.read_subject_quality(con, run_id)
@@ -189,7 +195,7 @@ def build_reports(con: duckdb.DuckDBPyConnection, out: Path, run_id: int | None 
     # The findings CSVs (DuckDB, off the GIL) are written on a cursor of their own while the
     # pages are read and rendered (Python).
     with con.cursor() as cursor, ThreadPoolExecutor(1) as pool:
-        writing_csvs = pool.submit(marts.export_findings_csvs, cursor, csv_files)
+        writing_csvs = pool.submit(marts.export_findings_csvs, cursor, csv_files, chunk_pages)
         html_files, context = _write_subject_pages(con, out, run_id, subjects, stems, csv_files)
         writing_csvs.result()
     _remove_vanished_subjects(folder, set(stems.values()))

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -164,6 +165,94 @@ def test_page_quality_ranks_and_lists_issues(con: duckdb.DuckDBPyConnection) -> 
     rules = dict(con.execute("SELECT rule, suggested_fix FROM finding_rules").fetchall())
     assert {"thin_content", "hard_to_read", "exact_duplicate"} <= set(rules)
     assert all(rules.values())
+
+
+def _many_pages(con: duckdb.DuckDBPyConnection, count: int) -> None:
+    """`count` pages in three subjects with findings, ties in score and a few duplicates."""
+    rng = np.random.default_rng(7)
+    keys = [f"s{i % 3}/p{i:03d}.md" for i in range(count)]
+    pages = pd.DataFrame(
+        {
+            "doc_key": keys,
+            "subject": [f"Subject {i % 3}" for i in range(count)],
+            "subject_key": [f"subject-{i % 3}" for i in range(count)],
+            "title": [f"T{i}" for i in range(count)],
+            "url": [f"/{i}" for i in range(count)],
+            "content_hash": [f"h{i}" for i in range(count)],
+        }
+    )
+    insert_frame(con, "documents", pages, {"first_seen_run": 1, "last_changed_run": 1})
+    ease = rng.choice([20.0, 45.0, 60.0, 70.0], count)  # few values: ties, ranked by findings, then key
+    insert_frame(con, "readability", pd.DataFrame({"doc_key": keys, "flesch_reading_ease": ease}))
+    declared = rng.integers(0, 4, count)
+    found = np.minimum(declared, rng.integers(0, 4, count))
+    keywords = pd.DataFrame(
+        {
+            "doc_key": keys,
+            "keywords_declared": declared,
+            "keywords_in_body": found,
+            "keyword_coverage_ratio": np.where(declared > 0, found / np.maximum(declared, 1), np.nan),
+            "keywords_missing": [["k"] * int(d - f) for d, f in zip(declared, found, strict=True)],
+            "keyword_stuffing": False,
+        }
+    )
+    insert_frame(con, "page_keywords", keywords)
+    rules = ["thin_content", "seo_title_too_short", "url_file_name_mismatch"]
+    severities = ["warning", "notice", "error"]
+    picked = rng.integers(0, 3, 2 * count)
+    insert_frame(
+        con,
+        "seo_findings",
+        pd.DataFrame(
+            {
+                "doc_key": [keys[i] for i in rng.integers(0, count, 2 * count)],
+                "rule": [rules[r] for r in picked],
+                "severity": [severities[r] for r in picked],
+                "detail": "d",
+                "scope": "page",
+            }
+        ),
+    )
+    insert_frame(
+        con,
+        "duplicate_clusters",
+        pd.DataFrame(
+            {
+                "cluster_id": [keys[0]] * 3 + [keys[5]] * 2,
+                "doc_key": [keys[0], keys[1], keys[2], keys[5], keys[7]],
+                "is_canonical": [True, False, False, True, False],
+                "kind": ["exact"] * 3 + ["near"] * 2,
+                "cluster_size": [3, 3, 3, 2, 2],
+            }
+        ),
+    )
+
+
+def _marts_content(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], list[tuple]]:
+    quality = con.execute("SELECT * FROM page_quality ORDER BY doc_key").fetchall()
+    findings = con.execute("SELECT * FROM page_findings ORDER BY ALL").fetchall()
+    return quality, findings
+
+
+def test_page_marts_built_in_chunks_equal_one_build() -> None:
+    whole, con = duckdb.connect(":memory:"), duckdb.connect(":memory:")
+    for each in (whole, con):
+        apply_migrations(each)
+        _many_pages(each, 90)
+    rebuild_marts(whole, 1)
+    expected = _marts_content(whole)
+    ranks = whole.execute(
+        "SELECT subject_key, list(priority_rank ORDER BY priority_rank) FROM page_quality GROUP BY ALL"
+    )
+    assert {subject: r for subject, r in ranks.fetchall()} == {
+        f"subject-{i}": list(range(1, 31)) for i in range(3)
+    }
+    assert len(expected[0]) == 90 and len(expected[1]) > 180
+    for chunk_pages in (1, 7, 45, 89):
+        rebuild_marts(con, 1, chunk_pages=chunk_pages)
+        assert _marts_content(con) == expected, chunk_pages
+    with pytest.raises(ValueError, match="at least 1"):
+        rebuild_marts(con, 1, chunk_pages=0)
 
 
 def test_subject_quality_aggregates_pages(con: duckdb.DuckDBPyConnection) -> None:
@@ -391,6 +480,22 @@ def test_findings_csvs_are_written_again_only_when_findings_changed(
     paths["subject-two"].unlink()  # a missing file: all written again
     export_findings_csvs(con, paths)
     assert paths["subject-two"].is_file()
+
+
+def test_findings_csvs_sorted_by_groups_of_subjects_equal_one_sort(tmp_path: Path) -> None:
+    con = duckdb.connect(":memory:")
+    apply_migrations(con)
+    _many_pages(con, 90)
+    rebuild_marts(con, 1)
+    written = {}
+    for chunk_pages in (100_000, 30, 45, 1):  # one group; one subject each; two; one each
+        folder = tmp_path / str(chunk_pages)
+        paths = {f"subject-{i}": folder / f"subject-{i}.csv" for i in range(3)}
+        folder.mkdir()
+        export_findings_csvs(con, paths, chunk_pages)
+        written[chunk_pages] = {key: path.read_bytes() for key, path in paths.items()}
+    assert written[100_000]["subject-0"].count(b"\n") > 60
+    assert written[30] == written[45] == written[1] == written[100_000]
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -104,6 +104,7 @@ MART_RULES: dict[str, tuple[str, str, str]] = {
 }
 
 MART_TABLES = ("finding_rules", "page_findings", "page_quality", "subject_quality")
+MART_CHUNK_PAGES = 100_000  # pages a page-mart query or findings-CSV table holds at once
 _PARAMETER = re.compile(r"\$([a-z_]+)")
 _COMMENT = re.compile(r"--[^\n]*")
 _WEIGHTS_STATE_KEY = "quality_weights"
@@ -136,7 +137,8 @@ _INSERT_SETTINGS = {"preserve_insertion_order": "false"}
 # and the query then needs more memory than the limits it runs under: on a 100,000-page
 # warehouse (DuckDB 2.0.0) it failed at every memory_limit from 96 to 224 MB and passed
 # from 128 MB with that optimizer off, in the same time (0.50-0.58 s against 0.61-0.65 s
-# at 512 MB). So the 512 MB default holds for sites about four times larger.
+# at 512 MB). Its memory still grows with the pages it joins (the rules listed per page
+# cannot spill), hence the chunks of rebuild_marts.
 _MART_SETTINGS = {"page_quality": {"disabled_optimizers": "'build_side_probe_side'"}}
 
 
@@ -167,9 +169,16 @@ def rebuild_marts(
     run_id: int,
     weights: QualityWeights | None = None,
     pages_unchanged: bool = False,
+    chunk_pages: int = MART_CHUNK_PAGES,
 ) -> MartBuild:
     """Rebuild every mart for `run_id` in one transaction; returns row counts per mart and
     whether the page marts were kept.
+
+    chunk_pages: page_findings and page_quality are built for about this many pages at a
+    time (the live pages split by a hash of their doc_key), so the memory their queries
+    need is bounded by it, not by the site: at 200,000 pages the single query failed at
+    memory_limit 256 MB inside a run. page_quality's priority_rank is set once every chunk
+    is in (page_quality_rank.sql).
 
     pages_unchanged: no page, score, finding or duplicate changed since the last completed
     run (the flow kept its site checks). The page marts that run built are then kept (their
@@ -188,8 +197,12 @@ def rebuild_marts(
             for table in ("finding_rules", "page_findings", "page_quality"):
                 con.execute(f"DELETE FROM {table}")
             insert_frame(con, "finding_rules", finding_rules_frame())
-            _run_mart(con, "page_findings", "page_findings", values)
-            _run_mart(con, "page_quality", "page_quality", values)
+            chunks = _chunk_count(con, chunk_pages)
+            for chunk in range(chunks):
+                of_chunk = {**values, "chunk": chunk, "chunks": chunks}
+                _run_mart(con, "page_findings", "page_findings", of_chunk)
+                _run_mart(con, "page_quality", "page_quality", of_chunk)  # reads the chunk's findings
+            con.execute(_mart_sql("page_quality_rank"))
         con.execute("DELETE FROM subject_quality WHERE run_id = ?", [run_id])
         _run_mart(con, "subject_quality", "subject_quality", values)
         con.execute(
@@ -203,10 +216,18 @@ def rebuild_marts(
     return MartBuild(counts, keep)
 
 
+def _chunk_count(con: duckdb.DuckDBPyConnection, chunk_pages: int) -> int:
+    if chunk_pages < 1:
+        raise ValueError(f"chunk_pages must be at least 1, not {chunk_pages}")
+    live = con.execute("SELECT count(*) FROM documents WHERE deleted_run IS NULL").fetchone()[0]
+    return max(1, -(-live // chunk_pages))
+
+
 def _page_marts_definition(weights: QualityWeights) -> str:
     """Fingerprint of what the page marts are built from besides the data: their SQL, the
     finding rules' texts and the weights (a new version or new weights rebuild them)."""
-    parts = [_mart_sql("page_findings"), _mart_sql("page_quality"), finding_rules_frame().to_json()]
+    parts = [_mart_sql(name) for name in ("page_findings", "page_quality", "page_quality_rank")]
+    parts.append(finding_rules_frame().to_json())
     parts.append(json.dumps(dataclasses.asdict(weights), sort_keys=True))
     return xxhash.xxh3_128_hexdigest("\x00".join(parts).encode())
 
@@ -302,11 +323,14 @@ def read_page_findings(con: duckdb.DuckDBPyConnection, worst_per_subject: int | 
     return con.execute(f"{_FINDINGS_SQL} {where} {_FINDINGS_ORDER}").df()
 
 
-def export_findings_csvs(con: duckdb.DuckDBPyConnection, paths: dict[str, Path]) -> None:
+def export_findings_csvs(
+    con: duckdb.DuckDBPyConnection, paths: dict[str, Path], chunk_pages: int = MART_CHUNK_PAGES
+) -> None:
     """All findings of each subject as CSV (FINDINGS_CSV_COLUMNS), worst page first, to
-    paths[subject_key]. The joined findings are sorted once for every subject, into a table
-    in that order (insertion order is kept, and a filtered scan keeps it: each file needs no
-    sort of its own).
+    paths[subject_key]. The joined findings of a group of subjects (about `chunk_pages` pages;
+    a larger subject alone) are sorted once, into a table in that order (insertion order is
+    kept, and a filtered scan keeps it: each file needs no sort of its own); one group at a
+    time, so that table does not grow with the site.
 
     The files are a function of the tables they are read from: when those hold what they
     held when the files were last written (a fingerprint kept beside the files, written
@@ -318,21 +342,46 @@ def export_findings_csvs(con: duckdb.DuckDBPyConnection, paths: dict[str, Path])
     for stamp in stamps:
         stamp.unlink(missing_ok=True)
     cells = ", ".join(_CSV_CELL.format(c=c) for c in FINDINGS_CSV_COLUMNS)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE findings_csv_rows AS
-        SELECT subject_key, {cells} FROM (SELECT {_FINDINGS_COLUMNS} {_FINDINGS_FROM} {_FINDINGS_ORDER})
-        """
-    )
+    columns = ", ".join(FINDINGS_CSV_COLUMNS)
     try:
-        columns = ", ".join(FINDINGS_CSV_COLUMNS)
-        for subject_key, path in paths.items():
-            query = f"SELECT {columns} FROM findings_csv_rows WHERE subject_key = $subject"
-            con.execute(f"COPY ({query}) TO {_sql_path(path)} (FORMAT csv, HEADER)", {"subject": subject_key})
+        for subjects in _subject_chunks(con, list(paths), chunk_pages):
+            con.execute(
+                f"""
+                CREATE OR REPLACE TEMP TABLE findings_csv_rows AS
+                SELECT subject_key, {cells} FROM (
+                    SELECT {_FINDINGS_COLUMNS} {_FINDINGS_FROM}
+                    WHERE list_contains($subjects, f.subject_key) {_FINDINGS_ORDER}
+                )
+                """,
+                {"subjects": subjects},
+            )
+            for subject_key in subjects:
+                query = f"SELECT {columns} FROM findings_csv_rows WHERE subject_key = $subject"
+                path = _sql_path(paths[subject_key])
+                con.execute(f"COPY ({query}) TO {path} (FORMAT csv, HEADER)", {"subject": subject_key})
         for stamp in stamps:
             stamp.write_text(fingerprint, "utf-8")
     finally:
         con.execute("DROP TABLE IF EXISTS findings_csv_rows")
+
+
+def _subject_chunks(
+    con: duckdb.DuckDBPyConnection, subject_keys: list[str], chunk_pages: int
+) -> list[list[str]]:
+    """The subjects in groups of at most `chunk_pages` live pages (a larger subject alone)."""
+    pages = dict(
+        con.execute("SELECT subject_key, count(*) FROM page_quality GROUP BY subject_key").fetchall()
+    )
+    chunks: list[list[str]] = []
+    size = 0
+    for subject_key in sorted(subject_keys):
+        count = pages.get(subject_key, 0)
+        if not chunks or size + count > chunk_pages:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(subject_key)
+        size += count
+    return chunks
 
 
 def _findings_csv_fingerprint(con: duckdb.DuckDBPyConnection, paths: dict[str, Path]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.lock import WarehouseLock
+from warehouse.marts import MART_CHUNK_PAGES
 from warehouse.migrate import apply_migrations
 from warehouse.runs import abandon_stale_runs, finish_run, run_summary, start_run
 
@@ -22,8 +23,9 @@ class DuckDBSettings:
     memory_limit: DuckDB's buffers beyond this are evicted or spilled to disk (its default is
     80% of the machine's memory, which it keeps filling as the warehouse grows). The site
     checks, duplicates, marts and reports run under it. Their largest query, the
-    page_quality mart, needs 128 MB at 100,000 pages (see warehouse.marts); a whole run,
-    1% rerun, nothing-changed rerun and `content-audit report` passed at 256 MB there.
+    page_quality mart, needs 128 MB for 100,000 pages (see warehouse.marts), hence
+    mart_chunk_pages; a whole run, 1% rerun, nothing-changed rerun and `content-audit
+    report` passed at 256 MB at 100,000 pages.
     batch_memory_limit: the limit while batches are read, scored and loaded. The worker
     processes hold memory of their own then (~200 MB each), and DuckDB only appends and
     looks up small sets, so the run's peak is lowest with a lower limit there. Cold runs at
@@ -39,17 +41,25 @@ class DuckDBSettings:
     256 MB within the runs' noise, and holds less in memory. The log never grows past
     the threshold, so memory stays bounded on larger sites. Committed batches are in the log
     either way; the run ends with a checkpoint.
+    mart_chunk_pages: the page marts are built, and the findings CSVs sorted, for about this
+    many pages at a time, so the memory those queries need does not grow with the site
+    (warehouse.marts.rebuild_marts, export_findings_csvs).
     """
 
     memory_limit: str = "512MB"
     batch_memory_limit: str = "192MB"
     checkpoint_threshold: str = "128MB"
+    mart_chunk_pages: int = MART_CHUNK_PAGES
 
     def __post_init__(self) -> None:
         for name in ("memory_limit", "batch_memory_limit", "checkpoint_threshold"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _SIZE.fullmatch(value):
                 raise ValueError(f"[duckdb] {name} is a size like '512MB' or '2GB', not {value!r}")
+        if isinstance(self.mart_chunk_pages, bool) or not isinstance(self.mart_chunk_pages, int):
+            raise ValueError(f"[duckdb] mart_chunk_pages is a whole number, not {self.mart_chunk_pages!r}")
+        if self.mart_chunk_pages < 1:
+            raise ValueError(f"[duckdb] mart_chunk_pages must be at least 1, not {self.mart_chunk_pages}")
 
 
 _SIZE = re.compile(r"\d+(\.\d+)?\s*[KMGT]i?B", re.IGNORECASE)

@@ -1,8 +1,10 @@
 -- page_findings: the stored SEO findings of live pages, plus findings the marts derive
 -- from readability, keyword coverage and duplicate clusters ($parameters come from
--- warehouse.marts.QualityWeights).
+-- warehouse.marts.QualityWeights). Built for one chunk of the pages at a time (chunk $chunk
+-- of $chunks, by a hash of the doc_key): each join holds that chunk's pages, not the site's.
 WITH live AS (
-    SELECT doc_key, subject_key FROM documents WHERE deleted_run IS NULL
+    SELECT doc_key, subject_key FROM documents
+    WHERE deleted_run IS NULL AND hash(doc_key) % $chunks = $chunk
 )
 SELECT s.doc_key, l.subject_key, s.rule, s.severity, s.detail, 'seo' AS source
 FROM seo_findings s JOIN live l USING (doc_key)

@@ -5,16 +5,29 @@
 --   keywords:    share of declared keywords found in the body (0 when none declared)
 --   seo:         1 - ($error_penalty x errors + $warning_penalty x warnings + $notice_penalty x notices), floored at 0
 --   uniqueness:  1 unless the page duplicates another page: exact copy 0, near copy $near_duplicate_uniqueness
+-- Built for one chunk of the pages at a time (chunk $chunk of $chunks, by a hash of the
+-- doc_key), so its joins and aggregates hold one chunk's rows, not the site's; every source
+-- is cut to the chunk before it is joined. priority_rank is left NULL here: it ranks pages
+-- across a whole subject, so page_quality_rank.sql sets it once every chunk is in.
 WITH live AS (
     SELECT doc_key, subject_key, subject, title, url, first_seen_run, last_changed_run
-    FROM documents WHERE deleted_run IS NULL
+    FROM documents WHERE deleted_run IS NULL AND hash(doc_key) % $chunks = $chunk
+),
+readability_of_chunk AS (
+    SELECT * FROM readability WHERE hash(doc_key) % $chunks = $chunk
+),
+keywords_of_chunk AS (
+    SELECT * FROM page_keywords WHERE hash(doc_key) % $chunks = $chunk
+),
+clusters_of_chunk AS (
+    SELECT * FROM duplicate_clusters WHERE hash(doc_key) % $chunks = $chunk
 ),
 seo AS (
     SELECT doc_key,
            count(*) FILTER (WHERE severity = 'error') AS seo_errors,
            count(*) FILTER (WHERE severity = 'warning') AS seo_warnings,
            count(*) FILTER (WHERE severity = 'notice') AS seo_notices
-    FROM seo_findings GROUP BY doc_key
+    FROM seo_findings WHERE hash(doc_key) % $chunks = $chunk GROUP BY doc_key
 ),
 issues AS (
     -- rules by severity (errors first), then name: each prefixed by its severity's digit,
@@ -24,7 +37,7 @@ issues AS (
                list_sort(list(CASE severity WHEN 'error' THEN '0' WHEN 'warning' THEN '1' ELSE '2' END || rule)),
                lambda ranked: ranked[2:]
            ) AS rules
-    FROM page_findings GROUP BY doc_key
+    FROM page_findings WHERE hash(doc_key) % $chunks = $chunk GROUP BY doc_key
 ),
 joined AS (
     SELECT l.*, r.word_count, r.sentence_count, r.flesch_reading_ease, r.flesch_kincaid_grade,
@@ -39,10 +52,10 @@ joined AS (
            coalesce(i.finding_count, 0) AS finding_count,
            coalesce(i.rules[1:3], []::VARCHAR[]) AS top_issues
     FROM live l
-    LEFT JOIN readability r USING (doc_key)
-    LEFT JOIN page_keywords k USING (doc_key)
+    LEFT JOIN readability_of_chunk r USING (doc_key)
+    LEFT JOIN keywords_of_chunk k USING (doc_key)
     LEFT JOIN seo s USING (doc_key)
-    LEFT JOIN duplicate_clusters c USING (doc_key)
+    LEFT JOIN clusters_of_chunk c USING (doc_key)
     LEFT JOIN issues i USING (doc_key)
 ),
 components AS (
@@ -66,7 +79,4 @@ scored AS (
                AS quality_score
     FROM components
 )
-SELECT $run_id AS run_id, *,
-       row_number() OVER (PARTITION BY subject_key ORDER BY quality_score, finding_count DESC, doc_key)
-           AS priority_rank
-FROM scored
+SELECT $run_id AS run_id, * FROM scored
