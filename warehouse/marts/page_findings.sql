@@ -4,7 +4,7 @@
 -- of $chunks, by a hash of the doc_key): each join holds that chunk's pages, not the site's.
 WITH live AS (
     SELECT doc_key, subject_key FROM documents
-    WHERE deleted_run IS NULL AND hash(doc_key) % $chunks = $chunk
+    WHERE deleted_run IS NULL AND ($chunks = 1 OR hash(doc_key) % $chunks = $chunk)
 )
 SELECT s.doc_key, l.subject_key, s.rule, s.severity, s.detail, 'seo' AS source
 FROM seo_findings s JOIN live l USING (doc_key)
