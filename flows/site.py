@@ -19,6 +19,7 @@ from transforms.duplicates import (
     merge_duplicate_pairs,
     pair_members,
     pairs_touching,
+    promising_pairs,
     title_duplicate_pairs,
     verify_pairs,
 )
@@ -98,9 +99,9 @@ def refresh_duplicates(
     """
     touched = None if changed is None else [*changed, *duplicate_index.unindexed_pair_members(con)]
     candidates = duplicate_index.candidate_pairs(con, None if changed is None else list(changed))
-    involved = pair_members(candidates)
-    keys, signatures = duplicate_index.load_signatures(con, involved)
-    near = verify_pairs(candidates, keys, signatures, settings, texts_of(involved))
+    keys, signatures = duplicate_index.load_signatures(con, pair_members(candidates))
+    promising = promising_pairs(candidates, keys, signatures, settings)  # texts of these pages only
+    near = verify_pairs(promising, keys, signatures, settings, texts_of(pair_members(promising)))
     regrouped, fingerprints = duplicate_index.group_neighbourhood(con, touched)
     grouped = merge_duplicate_pairs(
         exact_duplicate_pairs(fingerprints, settings), title_duplicate_pairs(fingerprints, settings)

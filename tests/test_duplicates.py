@@ -39,6 +39,7 @@ from transforms.duplicates import (
     minhash_signatures,
     normalise_text,
     normalise_texts,
+    promising_pairs,
     shingle_hashes,
     text_keys,
     title_duplicate_pairs,
@@ -242,6 +243,12 @@ def test_verify_pairs_orders_keys_and_drops_pairs_under_the_threshold(text_pairs
     assert with_texts["similarity"].iloc[0] == pytest.approx(expected, abs=1e-3)
     estimated_only = verify_pairs(candidates, texts.index, signatures, settings)
     assert estimated_only["similarity"].iloc[0] == pytest.approx(expected, abs=0.1)
+    # Only the near copy's pair is worth its texts; scoring it alone gives the same pairs.
+    promising = promising_pairs(candidates, texts.index, signatures, settings)
+    assert promising.values.tolist() == [["a.md", "z.md"]]
+    assert verify_pairs(promising, texts.index, signatures, settings, texts[["a.md", "z.md"]]).equals(
+        with_texts
+    )
 
 
 def test_exact_and_title_pairs() -> None:

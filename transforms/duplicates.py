@@ -33,6 +33,7 @@ from transforms.minhash import (
     order_pairs,
     pair_members,
     pair_similarity,
+    promising_pairs,
     signatures_from_shingles,
     verify_pairs,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "pair_members",
     "pair_similarity",
     "pairs_touching",
+    "promising_pairs",
     "shingle_hashes",
     "text_keys",
     "title_duplicate_pairs",

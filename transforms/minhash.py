@@ -274,17 +274,11 @@ def verify_pairs(
     """Near-duplicate pairs among LSH candidates: doc_key_a < doc_key_b, kind 'near', similarity.
 
     Candidates whose estimated Jaccard is below threshold - estimate_margin are dropped first
-    (cheap); the rest are scored by `pair_similarity` (exact Jaccard where both texts are given)
-    and kept when similarity >= threshold, so no pair under the threshold is reported.
+    (cheap: `promising_pairs`); the rest are scored by `pair_similarity` (exact Jaccard where
+    both texts are given) and kept when similarity >= threshold, so no pair under the
+    threshold is reported. Texts are needed only for the pages of promising pairs.
     """
-    ordered = order_pairs(pairs)
-    index = pd.Index(doc_keys)
-    rows_a = index.get_indexer(ordered["doc_key_a"])
-    rows_b = index.get_indexer(ordered["doc_key_b"])
-    known = (rows_a >= 0) & (rows_b >= 0)
-    estimate = np.zeros(len(ordered))
-    estimate[known] = estimated_jaccard(signatures[rows_a[known]], signatures[rows_b[known]])
-    promising = ordered[known & (estimate >= settings.threshold - settings.estimate_margin)]
+    promising = promising_pairs(pairs, doc_keys, signatures, settings)
     scored = pair_similarity(promising, doc_keys, signatures, settings, texts)
     kept = scored[scored["similarity"] >= settings.threshold]
     return pd.DataFrame(
@@ -295,6 +289,21 @@ def verify_pairs(
             "similarity": kept["similarity"].to_numpy(dtype=np.float64),
         }
     )
+
+
+def promising_pairs(
+    pairs: pd.DataFrame, doc_keys: Sequence[str], signatures: np.ndarray, settings: DuplicateSettings
+) -> pd.DataFrame:
+    """The candidates (ordered: doc_key_a < doc_key_b) worth scoring: both pages have a
+    signature and their estimated Jaccard reaches threshold - estimate_margin."""
+    ordered = order_pairs(pairs)
+    index = pd.Index(doc_keys)
+    rows_a = index.get_indexer(ordered["doc_key_a"])
+    rows_b = index.get_indexer(ordered["doc_key_b"])
+    known = (rows_a >= 0) & (rows_b >= 0)
+    estimate = np.zeros(len(ordered))
+    estimate[known] = estimated_jaccard(signatures[rows_a[known]], signatures[rows_b[known]])
+    return ordered[known & (estimate >= settings.threshold - settings.estimate_margin)].reset_index(drop=True)
 
 
 def order_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
