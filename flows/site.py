@@ -24,7 +24,7 @@ from transforms.duplicates import (
     verify_pairs,
 )
 from transforms.keywords import shared_main_keywords
-from transforms.seo import site_seo_findings
+from transforms.seo import site_seo_findings_by_rule
 from warehouse import duplicate_index
 from warehouse.documents import documents_frame, main_keywords_frame
 from warehouse.loads import replace_site_findings
@@ -44,7 +44,7 @@ SITE_COLUMNS = [
 
 def analyse_site(run: RunSession, settings: AnalysisSettings, changed: Sequence[str] | None) -> None:
     """changed: documents new or changed this run (None: everything was re-analysed)."""
-    pages = documents_frame(run.con, columns=SITE_COLUMNS)
+    pages = documents_frame(run.con, columns=SITE_COLUMNS, ordered=False)  # the checks need no order
     check_site_metadata(run, settings, pages)
     detect_duplicates(run, settings, pages, changed)
 
@@ -52,12 +52,11 @@ def analyse_site(run: RunSession, settings: AnalysisSettings, changed: Sequence[
 def check_site_metadata(run: RunSession, settings: AnalysisSettings, pages: pd.DataFrame) -> None:
     """Duplicate metadata over the pages' columns; cannibalisation over the main keywords
     the page analysis stored (every live page is scored by now)."""
-    findings = site_seo_findings(pages)
     cannibalised = shared_main_keywords(main_keywords_frame(run.con), settings.keywords)
-    replace_site_findings(run.con, findings, cannibalised)
+    stored = replace_site_findings(run.con, site_seo_findings_by_rule(pages), cannibalised)
     get_run_logger().info(
         "Site checks: %d duplicate-metadata findings, %d pages share a main keyword",
-        len(findings),
+        stored,
         len(cannibalised),
     )
 

@@ -12,10 +12,17 @@ from transforms.analysis import AnalysisSettings, analyse_documents
 from transforms.fields import QUICKTAKES
 from transforms.ingest import IngestBatch, RawFile, parse_documents
 from warehouse.documents import mark_deleted
-from warehouse.loads import PAGE_ANALYSIS_TABLES, forget_documents, load_ingest_batch, load_page_analysis
+from warehouse.loads import (
+    PAGE_ANALYSIS_TABLES,
+    forget_documents,
+    load_ingest_batch,
+    load_page_analysis,
+    replace_site_findings,
+)
 from warehouse.lock import WarehouseLock, WarehouseLocked
 from warehouse.migrate import apply_migrations, migration_files
 from warehouse.session import DuckDBSettings, open_read_only, open_run
+from warehouse.store import insert_frame
 
 
 def _page(answer: str) -> bytes:
@@ -173,6 +180,40 @@ def test_run_connection_applies_the_duckdb_settings(tmp_path: Path) -> None:
     # DuckDB reports sizes in its own units (300MB -> "286.1 MiB"): compare in bytes.
     assert limits == [pytest.approx(n, rel=0.01) for n in (300e6, 100e6, 300e6)]
     assert _bytes(threshold) == pytest.approx(64e6, rel=0.01)
+
+
+def test_site_findings_are_stored_one_frame_at_a_time(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    apply_migrations(con)
+    insert_frame(con, "seo_findings", _site_findings(["old.md"], "duplicate_title").assign(scope="site"))
+    stored_before_each = []
+
+    def frames():  # the load must store each frame before it asks for the next
+        for rule, keys in (("duplicate_seo_title", ["a.md", "b.md"]), ("duplicate_title", ["c.md"])):
+            stored_before_each.append(con.execute("SELECT count(*) FROM seo_findings").fetchall()[0][0])
+            yield _site_findings(keys, rule)
+
+    cannibalised = pd.DataFrame(
+        {
+            "doc_key": ["a.md"],
+            "subject_key": ["s"],
+            "main_keyword": ["k"],
+            "main_keyword_key": ["k"],
+            "group_size": [2],
+        }
+    )
+    assert replace_site_findings(con, frames(), cannibalised) == 3
+    assert stored_before_each == [0, 2]  # the old site findings gone, then the first frame in
+    rows = con.execute("SELECT doc_key, rule, scope FROM seo_findings ORDER BY doc_key").fetchall()
+    assert rows == [
+        ("a.md", "duplicate_seo_title", "site"),
+        ("b.md", "duplicate_seo_title", "site"),
+        ("c.md", "duplicate_title", "site"),
+    ]
+
+
+def _site_findings(doc_keys: list[str], rule: str) -> pd.DataFrame:
+    return pd.DataFrame({"doc_key": doc_keys, "rule": rule, "severity": "warning", "detail": "shared"})
 
 
 def _bytes(size: str) -> float:

@@ -169,11 +169,14 @@ def documents_frame(
     con: duckdb.DuckDBPyConnection,
     doc_keys: Sequence[str] | None = None,
     columns: Sequence[str] | None = None,
+    ordered: bool = True,
 ) -> pd.DataFrame:
-    """Live documents (all, or these keys) as a frame."""
+    """Live documents (all, or these keys) as a frame, by doc_key unless not `ordered`
+    (all pages unordered: at 400,000 pages DuckDB's sort left the process ~140 MB larger)."""
     cols = ", ".join(columns) if columns else "*"
     if doc_keys is None:
-        return con.execute(f"SELECT {cols} FROM documents WHERE deleted_run IS NULL ORDER BY doc_key").df()
+        order = " ORDER BY doc_key" if ordered else ""
+        return con.execute(f"SELECT {cols} FROM documents WHERE deleted_run IS NULL{order}").df()
     with registered(con, "wanted", pd.DataFrame({"doc_key": list(doc_keys)}, dtype="string")):
         return con.execute(
             f"SELECT {cols} FROM documents WHERE deleted_run IS NULL "
@@ -182,12 +185,12 @@ def documents_frame(
 
 
 def main_keywords_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """doc_key, subject_key and main_keyword (page_keywords) of the live pages declaring one."""
+    """doc_key, subject_key and main_keyword (page_keywords) of the live pages declaring one,
+    in no particular order (see documents_frame's `ordered`)."""
     return con.execute(
         """
         SELECT d.doc_key, d.subject_key, k.main_keyword
         FROM documents d JOIN page_keywords k USING (doc_key)
         WHERE d.deleted_run IS NULL AND k.main_keyword IS NOT NULL
-        ORDER BY d.doc_key
         """
     ).df()

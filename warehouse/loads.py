@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import duckdb
 import pandas as pd
@@ -71,10 +71,16 @@ def forget_documents(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) ->
 
 
 def replace_site_findings(
-    con: duckdb.DuckDBPyConnection, findings: pd.DataFrame, cannibalisation: pd.DataFrame
-) -> None:
+    con: duckdb.DuckDBPyConnection, findings: Iterable[pd.DataFrame], cannibalisation: pd.DataFrame
+) -> int:
+    """The site-wide SEO findings (frames stored one by one, in one transaction with the
+    cannibalisation rows) replace the previous ones; returns how many findings were stored."""
+    stored = 0
     with transaction(con):
         con.execute("DELETE FROM seo_findings WHERE scope = 'site'")
-        insert_frame(con, "seo_findings", findings.assign(scope="site"))
+        for frame in findings:
+            insert_frame(con, "seo_findings", frame.assign(scope="site"))
+            stored += len(frame)
         con.execute("DELETE FROM keyword_cannibalisation")
         insert_frame(con, "keyword_cannibalisation", cannibalisation)
+    return stored
