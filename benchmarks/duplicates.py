@@ -118,7 +118,11 @@ def duplicate_step(
     duplicate_index.store_signatures(con, frame, signatures, bands)
 
     texts = documents.set_index("doc_key")["answer"]
-    refresh_duplicates(con, settings, run_id, changed_doc_keys, documents, texts.reindex)
+
+    def pages_of(doc_keys: Sequence[str]) -> pd.DataFrame:
+        return documents[documents["doc_key"].isin(doc_keys)]
+
+    refresh_duplicates(con, settings, run_id, changed_doc_keys, pages_of, texts.reindex)
 
 
 def stored_pairs_after_step(documents: pd.DataFrame, settings: DuplicateSettings) -> pd.DataFrame:

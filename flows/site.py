@@ -31,22 +31,17 @@ from warehouse.loads import replace_site_findings
 from warehouse.session import RunSession
 from warehouse.store import transaction
 
-SITE_COLUMNS = [
-    "doc_key",
-    "subject_key",
-    "title",
-    "seo_title",
-    "meta_description",
-    "published_date",
-    "first_seen_run",
-]
+SITE_COLUMNS = ["doc_key", "subject_key", "title", "seo_title", "meta_description"]
+# What cluster_duplicates chooses a cluster's canonical page by.
+CANONICAL_COLUMNS = ["doc_key", "published_date", "first_seen_run"]
 
 
 def analyse_site(run: RunSession, settings: AnalysisSettings, changed: Sequence[str] | None) -> None:
-    """changed: documents new or changed this run (None: everything was re-analysed)."""
-    pages = documents_frame(run.con, columns=SITE_COLUMNS, ordered=False)  # the checks need no order
-    check_site_metadata(run, settings, pages)
-    detect_duplicates(run, settings, pages, changed)
+    """changed: documents new or changed this run (None: everything was re-analysed).
+    Every page's metadata is read for the metadata checks only and let go before the
+    duplicates, which read what they need of the pages in pairs."""
+    check_site_metadata(run, settings, documents_frame(run.con, columns=SITE_COLUMNS, ordered=False))
+    detect_duplicates(run, settings, changed)
 
 
 def check_site_metadata(run: RunSession, settings: AnalysisSettings, pages: pd.DataFrame) -> None:
@@ -61,13 +56,16 @@ def check_site_metadata(run: RunSession, settings: AnalysisSettings, pages: pd.D
     )
 
 
-def detect_duplicates(
-    run: RunSession, settings: AnalysisSettings, pages: pd.DataFrame, changed: Sequence[str] | None
-) -> None:
+def detect_duplicates(run: RunSession, settings: AnalysisSettings, changed: Sequence[str] | None) -> None:
     def body_texts(doc_keys: Sequence[str]) -> pd.Series:
         return documents_frame(run.con, doc_keys, ["doc_key", "body_text"]).set_index("doc_key")["body_text"]
 
-    counts = refresh_duplicates(run.con, settings.duplicates, run.run_id, changed, pages, body_texts)
+    def canonical_columns(doc_keys: Sequence[str]) -> pd.DataFrame:
+        return documents_frame(run.con, doc_keys, CANONICAL_COLUMNS)
+
+    counts = refresh_duplicates(
+        run.con, settings.duplicates, run.run_id, changed, canonical_columns, body_texts
+    )
     get_run_logger().info(
         "Duplicates: %d candidates checked, %d near pairs confirmed; %d exact or near pairs stored",
         counts.candidates,
@@ -87,14 +85,14 @@ def refresh_duplicates(
     settings: DuplicateSettings,
     run_id: int,
     changed: Sequence[str] | None,
-    pages: pd.DataFrame,
+    pages_of: Callable[[Sequence[str]], pd.DataFrame],
     texts_of: Callable[[Sequence[str]], pd.Series],
 ) -> DuplicateCounts:
     """One duplicate pass over the stored index (signatures of new and changed pages already
     stored): near pairs of the changed pages, exact and title pairs of the groups they left
     or joined, clusters over all stored pairs. changed None: every page (first run).
-    pages: doc_key and the canonical-page columns of `cluster_duplicates`; texts_of: body text
-    by doc_key, for exact verification. No Prefect here: benchmarks.duplicates times it too.
+    pages_of: doc_key and the canonical-page columns of `cluster_duplicates` of the given
+    pages; texts_of: their body text by doc_key, for exact verification. No Prefect here: benchmarks.duplicates times it too.
     """
     touched = None if changed is None else [*changed, *duplicate_index.unindexed_pair_members(con)]
     candidates = duplicate_index.candidate_pairs(con, None if changed is None else list(changed))
@@ -109,5 +107,5 @@ def refresh_duplicates(
     with transaction(con):
         duplicate_index.replace_pairs(con, pairs, run_id, touched, regrouped)
         linking = duplicate_index.load_pairs(con, CLUSTER_KINDS)
-        duplicate_index.store_clusters(con, cluster_duplicates(linking, pages))
+        duplicate_index.store_clusters(con, cluster_duplicates(linking, pages_of(pair_members(linking))))
     return DuplicateCounts(len(candidates), len(near), len(linking))
