@@ -24,31 +24,33 @@ from transforms.duplicates import (
     verify_pairs,
 )
 from transforms.keywords import shared_main_keywords
-from transforms.seo import site_seo_findings_by_rule
+from transforms.seo import SITE_RULES, site_rule_findings
 from warehouse import duplicate_index
 from warehouse.documents import documents_frame, main_keywords_frame
 from warehouse.loads import replace_site_findings
 from warehouse.session import RunSession
 from warehouse.store import transaction
 
-SITE_COLUMNS = ["doc_key", "subject_key", "title", "seo_title", "meta_description"]
 # What cluster_duplicates chooses a cluster's canonical page by.
 CANONICAL_COLUMNS = ["doc_key", "published_date", "first_seen_run"]
 
 
 def analyse_site(run: RunSession, settings: AnalysisSettings, changed: Sequence[str] | None) -> None:
-    """changed: documents new or changed this run (None: everything was re-analysed).
-    Every page's metadata is read for the metadata checks only and let go before the
-    duplicates, which read what they need of the pages in pairs."""
-    check_site_metadata(run, settings, documents_frame(run.con, columns=SITE_COLUMNS, ordered=False))
+    """changed: documents new or changed this run (None: everything was re-analysed)."""
+    check_site_metadata(run, settings)
     detect_duplicates(run, settings, changed)
 
 
-def check_site_metadata(run: RunSession, settings: AnalysisSettings, pages: pd.DataFrame) -> None:
-    """Duplicate metadata over the pages' columns; cannibalisation over the main keywords
-    the page analysis stored (every live page is scored by now)."""
+def check_site_metadata(run: RunSession, settings: AnalysisSettings) -> None:
+    """Duplicate metadata, one column of every page at a time (read, checked, its findings
+    stored, then the next: the checks need no order); cannibalisation over the main
+    keywords the page analysis stored (every live page is scored by now)."""
     cannibalised = shared_main_keywords(main_keywords_frame(run.con), settings.keywords)
-    stored = replace_site_findings(run.con, site_seo_findings_by_rule(pages), cannibalised)
+    findings = (
+        site_rule_findings(documents_frame(run.con, columns=["doc_key", column], ordered=False), column)
+        for column in SITE_RULES
+    )
+    stored = replace_site_findings(run.con, findings, cannibalised)
     get_run_logger().info(
         "Site checks: %d duplicate-metadata findings, %d pages share a main keyword",
         stored,

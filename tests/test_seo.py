@@ -3,6 +3,7 @@ per-subject thresholds, pixel widths, and the sample page."""
 
 import dataclasses
 
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,9 +15,11 @@ from transforms.seo import (
     FINDING_COLUMNS,
     SEO_RULES,
     SEVERITY,
+    SITE_RULES,
     SeoThresholds,
     page_seo_findings,
     resolve_thresholds,
+    site_rule_findings,
     site_seo_findings,
 )
 
@@ -195,6 +198,11 @@ def test_duplicates_ignore_case_and_whitespace_and_name_an_example() -> None:
     # All four share title and meta description: every page is flagged for both.
     assert (findings["rule"] == "duplicate_meta_description").sum() == 4
     assert (findings["rule"] == "duplicate_title").sum() == 4
+    # The flow checks one column at a time from frames of doc_key and that column.
+    for column, (rule, _) in SITE_RULES.items():
+        alone = site_rule_findings(documents[["doc_key", column]], column)
+        expected = findings.loc[findings["rule"] == rule].reset_index(drop=True)
+        pd.testing.assert_frame_equal(alone, expected)
 
 
 def _duplicate_findings_by_hand(documents, column: str, label: str) -> list[tuple[str, str]]:
