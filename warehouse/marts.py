@@ -141,28 +141,25 @@ _INSERT_SETTINGS = {"preserve_insertion_order": "false"}
 # cannot spill), hence the chunks of rebuild_marts.
 _MART_SETTINGS = {"page_quality": {"disabled_optimizers": "'build_side_probe_side'"}}
 # page_quality.priority_rank, 1 = fix first within the subject: lowest quality_score, then
-# more findings, then doc_key. It ranks a whole subject, so a build in one chunk adds it to
-# the INSERT, and a build in several chunks sets it by one UPDATE once every chunk is in
-# (at 100,000 pages the page marts took 0.91 s as one chunk, 1.45 s as two, 2.0 s as four).
-_PRIORITY_RANK = (
-    "row_number() OVER (PARTITION BY subject_key ORDER BY quality_score, finding_count DESC, doc_key)"
-)
-_RANK_PAGES = f"""
+# more findings, then doc_key. It ranks a whole subject, so it is set by one UPDATE once
+# every chunk is in (at 100,000 pages the page marts took 0.83-0.86 s so, against 0.84-0.91 s
+# with the rank in the INSERT of a single chunk; 1.45 s as two chunks, 2.0 s as four).
+_RANK_PAGES = """
     UPDATE page_quality SET priority_rank = ranked.priority_rank
-    FROM (SELECT doc_key, {_PRIORITY_RANK} AS priority_rank FROM page_quality) ranked
+    FROM (
+        SELECT doc_key,
+               row_number() OVER (PARTITION BY subject_key ORDER BY quality_score, finding_count DESC, doc_key)
+                   AS priority_rank
+        FROM page_quality
+    ) ranked
     WHERE page_quality.doc_key = ranked.doc_key
 """
 
 
-def _run_mart(
-    con: duckdb.DuckDBPyConnection, name: str, table: str, values: dict[str, Any], ranked: bool = False
-) -> None:
-    """INSERT the mart query `name` into `table`; ranked: with its priority_rank added."""
+def _run_mart(con: duckdb.DuckDBPyConnection, name: str, table: str, values: dict[str, Any]) -> None:
     sql = _mart_sql(name)
     code = _COMMENT.sub("", sql)  # comments may name parameters too
     used = {key: values[key] for key in set(_PARAMETER.findall(code))}
-    if ranked:
-        sql = f"SELECT *, {_PRIORITY_RANK} AS priority_rank FROM ({sql})"
     settings = {**_INSERT_SETTINGS, **_MART_SETTINGS.get(name, {})}
     for setting, value in settings.items():
         con.execute(f"SET {setting} = {value}")
@@ -195,7 +192,7 @@ def rebuild_marts(
     time (the live pages split by a hash of their doc_key), so the memory their queries
     need is bounded by it, not by the site: at 200,000 pages the single query failed at
     memory_limit 256 MB inside a run. page_quality's priority_rank ranks whole subjects:
-    see _PRIORITY_RANK.
+    see _RANK_PAGES.
 
     pages_unchanged: no page, score, finding or duplicate changed since the last completed
     run (the flow kept its site checks). The page marts that run built are then kept (their
@@ -218,10 +215,8 @@ def rebuild_marts(
             for chunk in range(chunks):
                 of_chunk = {**values, "chunk": chunk, "chunks": chunks}
                 _run_mart(con, "page_findings", "page_findings", of_chunk)
-                # page_quality reads the chunk's findings
-                _run_mart(con, "page_quality", "page_quality", of_chunk, ranked=chunks == 1)
-            if chunks > 1:
-                con.execute(_RANK_PAGES)
+                _run_mart(con, "page_quality", "page_quality", of_chunk)  # reads the chunk's findings
+            con.execute(_RANK_PAGES)
         con.execute("DELETE FROM subject_quality WHERE run_id = ?", [run_id])
         _run_mart(con, "subject_quality", "subject_quality", values)
         con.execute(
@@ -245,7 +240,7 @@ def _chunk_count(con: duckdb.DuckDBPyConnection, chunk_pages: int) -> int:
 def _page_marts_definition(weights: QualityWeights) -> str:
     """Fingerprint of what the page marts are built from besides the data: their SQL, the
     finding rules' texts and the weights (a new version or new weights rebuild them)."""
-    parts = [_mart_sql("page_findings"), _mart_sql("page_quality"), _PRIORITY_RANK]
+    parts = [_mart_sql("page_findings"), _mart_sql("page_quality"), _RANK_PAGES]
     parts.append(finding_rules_frame().to_json())
     parts.append(json.dumps(dataclasses.asdict(weights), sort_keys=True))
     return xxhash.xxh3_128_hexdigest("\x00".join(parts).encode())

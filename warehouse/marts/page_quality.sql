@@ -9,7 +9,7 @@
 -- doc_key), so its joins and aggregates hold one chunk's rows, not the site's; every source
 -- is cut to the chunk before it is joined ("$chunks = 1 OR" lets DuckDB drop the hash when
 -- there is one chunk: hashing every source's doc_keys cost ~0.2 s at 100,000 pages).
--- priority_rank, which ranks a whole subject, is added by warehouse.marts (_PRIORITY_RANK).
+-- priority_rank, which ranks a whole subject, is set by warehouse.marts (_RANK_PAGES).
 WITH live AS (
     SELECT doc_key, subject_key, subject, title, url, first_seen_run, last_changed_run
     FROM documents WHERE deleted_run IS NULL AND ($chunks = 1 OR hash(doc_key) % $chunks = $chunk)
