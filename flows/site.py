@@ -15,13 +15,13 @@ from transforms.clusters import CLUSTER_KINDS
 from transforms.duplicates import (
     DuplicateSettings,
     cluster_duplicates,
+    confirm_pairs,
     exact_duplicate_pairs,
     merge_duplicate_pairs,
     pair_members,
     pairs_touching,
     promising_pairs,
     title_duplicate_pairs,
-    verify_pairs,
 )
 from transforms.keywords import shared_main_keywords
 from transforms.seo import SITE_RULES, site_rule_findings
@@ -94,13 +94,14 @@ def refresh_duplicates(
     stored): near pairs of the changed pages, exact and title pairs of the groups they left
     or joined, clusters over all stored pairs. changed None: every page (first run).
     pages_of: doc_key and the canonical-page columns of `cluster_duplicates` of the given
-    pages; texts_of: their body text by doc_key, for exact verification. No Prefect here: benchmarks.duplicates times it too.
+    pages; texts_of: their body text by doc_key, for exact verification. No Prefect here:
+    benchmarks.duplicates times it too.
     """
     touched = None if changed is None else [*changed, *duplicate_index.unindexed_pair_members(con)]
     candidates = duplicate_index.candidate_pairs(con, None if changed is None else list(changed))
     keys, signatures = duplicate_index.load_signatures(con, pair_members(candidates))
     promising = promising_pairs(candidates, keys, signatures, settings)  # texts of these pages only
-    near = verify_pairs(promising, keys, signatures, settings, texts_of(pair_members(promising)))
+    near = confirm_pairs(promising, keys, signatures, settings, texts_of(pair_members(promising)))
     regrouped, fingerprints = duplicate_index.group_neighbourhood(con, touched)
     grouped = merge_duplicate_pairs(
         exact_duplicate_pairs(fingerprints, settings), title_duplicate_pairs(fingerprints, settings)

@@ -30,6 +30,7 @@ from transforms.duplicates import (
     DuplicateSettings,
     band_hashes,
     cluster_duplicates,
+    confirm_pairs,
     connected_components,
     estimated_jaccard,
     exact_duplicate_pairs,
@@ -249,6 +250,8 @@ def test_verify_pairs_orders_keys_and_drops_pairs_under_the_threshold(text_pairs
     assert verify_pairs(promising, texts.index, signatures, settings, texts[["a.md", "z.md"]]).equals(
         with_texts
     )
+    confirmed = confirm_pairs(promising, texts.index, signatures, settings, texts[["a.md", "z.md"]])
+    assert confirmed.equals(with_texts)
 
 
 def test_exact_and_title_pairs() -> None:

@@ -276,9 +276,22 @@ def verify_pairs(
     Candidates whose estimated Jaccard is below threshold - estimate_margin are dropped first
     (cheap: `promising_pairs`); the rest are scored by `pair_similarity` (exact Jaccard where
     both texts are given) and kept when similarity >= threshold, so no pair under the
-    threshold is reported. Texts are needed only for the pages of promising pairs.
+    threshold is reported. Texts are needed only for the pages of promising pairs: a caller
+    that reads them can call the two steps itself (`promising_pairs`, then `confirm_pairs`).
     """
     promising = promising_pairs(pairs, doc_keys, signatures, settings)
+    return confirm_pairs(promising, doc_keys, signatures, settings, texts)
+
+
+def confirm_pairs(
+    promising: pd.DataFrame,
+    doc_keys: Sequence[str],
+    signatures: np.ndarray,
+    settings: DuplicateSettings,
+    texts: pd.Series | None = None,
+) -> pd.DataFrame:
+    """The second step of `verify_pairs`: `promising_pairs`' output scored by
+    `pair_similarity`, kept when similarity >= threshold (same columns as verify_pairs)."""
     scored = pair_similarity(promising, doc_keys, signatures, settings, texts)
     kept = scored[scored["similarity"] >= settings.threshold]
     return pd.DataFrame(
