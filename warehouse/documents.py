@@ -130,9 +130,14 @@ def quarantined_file_states(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.D
     ).df()
 
 
-def mark_deleted(con: duckdb.DuckDBPyConnection, run_id: int, present: Sequence[str]) -> list[str]:
+def mark_deleted(
+    con: duckdb.DuckDBPyConnection, run_id: int, present: Sequence[str] | pa.Array | pa.ChunkedArray
+) -> list[str]:
     """Live documents whose file is no longer in the folder get deleted_run; returns their keys."""
-    with registered(con, "present", pd.DataFrame({"doc_key": list(present)}, dtype="string")):
+    keys = (
+        present if isinstance(present, pa.Array | pa.ChunkedArray) else pa.array(list(present), pa.string())
+    )
+    with registered(con, "present", pa.table({"doc_key": keys})):
         gone = [
             r[0]
             for r in con.execute(
