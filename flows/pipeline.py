@@ -65,7 +65,8 @@ def content_audit(
         with run.batch_memory_limit():  # the worker processes hold memory of their own meanwhile
             ingest(run, settings, page_settings, full_refresh)
             rescored = rescore(run, settings, page_settings, full_refresh)
-        pages_unchanged = analyse_site_if_changed(run, page_settings, rescored)
+        with run.site_memory_limit():  # the site's findings and pairs are in this process too
+            pages_unchanged = analyse_site_if_changed(run, page_settings, rescored)
         maybe_die("publish")
         index = publish(run, settings, pages_unchanged)
     return {**run.summary, "report": str(index)}

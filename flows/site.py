@@ -23,10 +23,10 @@ from transforms.duplicates import (
     promising_pairs,
     title_duplicate_pairs,
 )
-from transforms.keywords import shared_main_keywords
+from transforms.keywords import main_keyword_keys
 from transforms.seo import SITE_RULES, site_rule_findings
 from warehouse import duplicate_index
-from warehouse.documents import documents_frame, main_keywords_frame
+from warehouse.documents import distinct_main_keywords, documents_frame
 from warehouse.loads import replace_site_findings
 from warehouse.session import RunSession
 from warehouse.store import transaction
@@ -43,18 +43,19 @@ def analyse_site(run: RunSession, settings: AnalysisSettings, changed: Sequence[
 
 def check_site_metadata(run: RunSession, settings: AnalysisSettings) -> None:
     """Duplicate metadata, one column of every page at a time (read, checked, its findings
-    stored, then the next: the checks need no order); cannibalisation over the main
-    keywords the page analysis stored (every live page is scored by now)."""
-    cannibalised = shared_main_keywords(main_keywords_frame(run.con), settings.keywords)
+    stored, then the next: the checks need no order); cannibalisation grouped in the
+    warehouse by the keys of the distinct main keywords the page analysis stored (every
+    live page is scored by now)."""
     findings = (
         site_rule_findings(documents_frame(run.con, columns=["doc_key", column], ordered=False), column)
         for column in SITE_RULES
     )
-    stored = replace_site_findings(run.con, findings, cannibalised)
+    keys = main_keyword_keys(distinct_main_keywords(run.con), settings.keywords)
+    stored, cannibalised = replace_site_findings(run.con, findings, keys)
     get_run_logger().info(
         "Site checks: %d duplicate-metadata findings, %d pages share a main keyword",
         stored,
-        len(cannibalised),
+        cannibalised,
     )
 
 

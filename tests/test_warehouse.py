@@ -11,13 +11,15 @@ import pytest
 from transforms.analysis import AnalysisSettings, analyse_documents
 from transforms.fields import QUICKTAKES
 from transforms.ingest import IngestBatch, RawFile, parse_documents
-from warehouse.documents import mark_deleted
+from transforms.keywords import main_keyword_keys, shared_main_keywords
+from warehouse.documents import distinct_main_keywords, mark_deleted
 from warehouse.loads import (
     PAGE_ANALYSIS_TABLES,
     forget_documents,
     load_ingest_batch,
     load_page_analysis,
     replace_site_findings,
+    store_cannibalisation,
 )
 from warehouse.lock import WarehouseLock, WarehouseLocked
 from warehouse.migrate import apply_migrations, migration_files
@@ -164,7 +166,12 @@ def test_second_run_is_refused_with_the_holder(tmp_path: Path) -> None:
 
 
 def test_run_connection_applies_the_duckdb_settings(tmp_path: Path) -> None:
-    tuning = DuckDBSettings(memory_limit="300MB", batch_memory_limit="100MB", checkpoint_threshold="64MB")
+    tuning = DuckDBSettings(
+        memory_limit="300MB",
+        batch_memory_limit="100MB",
+        site_memory_limit="200MB",
+        checkpoint_threshold="64MB",
+    )
     limits = []
     with open_run(tmp_path / "w.duckdb", "c", tuning=tuning) as run:
 
@@ -176,9 +183,12 @@ def test_run_connection_applies_the_duckdb_settings(tmp_path: Path) -> None:
             limits.append(limit())
             raise KeyError("a batch failed")
         limits.append(limit())
+        with run.site_memory_limit():
+            limits.append(limit())
+        limits.append(limit())
         threshold = run.con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
     # DuckDB reports sizes in its own units (300MB -> "286.1 MiB"): compare in bytes.
-    assert limits == [pytest.approx(n, rel=0.01) for n in (300e6, 100e6, 300e6)]
+    assert limits == [pytest.approx(n, rel=0.01) for n in (300e6, 100e6, 300e6, 200e6, 300e6)]
     assert _bytes(threshold) == pytest.approx(64e6, rel=0.01)
 
 
@@ -193,16 +203,8 @@ def test_site_findings_are_stored_one_frame_at_a_time(tmp_path: Path) -> None:
             stored_before_each.append(con.execute("SELECT count(*) FROM seo_findings").fetchall()[0][0])
             yield _site_findings(keys, rule)
 
-    cannibalised = pd.DataFrame(
-        {
-            "doc_key": ["a.md"],
-            "subject_key": ["s"],
-            "main_keyword": ["k"],
-            "main_keyword_key": ["k"],
-            "group_size": [2],
-        }
-    )
-    assert replace_site_findings(con, frames(), cannibalised) == 3
+    keys = pd.DataFrame({"main_keyword": ["k"], "main_keyword_key": ["k"]})
+    assert replace_site_findings(con, frames(), keys) == (3, 0)  # no page declares k
     assert stored_before_each == [0, 2]  # the old site findings gone, then the first frame in
     rows = con.execute("SELECT doc_key, rule, scope FROM seo_findings ORDER BY doc_key").fetchall()
     assert rows == [
@@ -231,3 +233,57 @@ def orphan_band_rows(path: Path) -> int:
         return con.execute(
             "SELECT count(*) FROM minhash_bands ANTI JOIN minhash_signatures USING (signature_id)"
         ).fetchone()[0]
+
+
+def test_cannibalisation_in_the_warehouse_equals_the_in_memory_transform(tmp_path: Path) -> None:
+    """store_cannibalisation groups the live pages' stored main keywords by the keys of
+    main_keyword_keys: the rows shared_main_keywords makes from the same pages, in its order."""
+    pages = [  # doc_key, subject_key, main keyword, deleted
+        ("a.md", "bio", "Neurotransmitters", False),
+        ("b.md", "chem", "neurotransmitter", False),
+        ("c.md", "bio", "NEUROTRANSMITTERS ", False),
+        ("d.md", "bio", "enzymes", False),
+        ("e.md", "chem", "Enzyme", False),
+        ("f.md", "bio", "alone", False),
+        ("g.md", "bio", "enzymes", True),  # deleted: in no group
+        ("h.md", "bio", "?!", False),  # no key
+        ("i.md", "bio", "?!", False),
+        ("j.md", " ", "alone too", False),
+        ("k.md", "chem", None, False),
+        ("l.md", "chem", "Alone-too", False),
+    ]
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    apply_migrations(con)
+    for doc_key, subject_key, keyword, deleted in pages:
+        con.execute(
+            "INSERT INTO documents (doc_key, subject_key, content_hash, first_seen_run, last_changed_run, "
+            "deleted_run) VALUES (?, ?, 'h', 1, 1, ?)",
+            [doc_key, subject_key, 2 if deleted else None],
+        )
+        con.execute(
+            "INSERT INTO page_keywords (doc_key, keywords_declared, keywords_in_body, main_keyword, "
+            "keyword_stuffing) VALUES (?, 1, 0, ?, false)",
+            [doc_key, keyword],
+        )
+    insert_frame(
+        con,
+        "keyword_cannibalisation",
+        shared_main_keywords(
+            pd.DataFrame(
+                {"doc_key": ["old.md", "older.md"], "subject_key": ["s", "s"], "main_keyword": ["x", "x"]}
+            )
+        ),
+    )
+    keys = main_keyword_keys(distinct_main_keywords(con))
+    assert store_cannibalisation(con, keys) == 7
+    live = [(d, s, k) for d, s, k, deleted in pages if not deleted]
+    expected = shared_main_keywords(pd.DataFrame(live, columns=["doc_key", "subject_key", "main_keyword"]))
+    stored = con.execute(
+        "SELECT main_keyword_key, main_keyword, doc_key, subject_key, group_size FROM keyword_cannibalisation "
+        "ORDER BY group_size DESC, main_keyword_key, doc_key"
+    ).fetchall()
+    assert stored == [
+        tuple(row) for row in expected.astype(object).where(expected.notna(), None).values.tolist()
+    ]
+    assert {row[2] for row in stored} == {"a.md", "b.md", "c.md", "d.md", "e.md", "j.md", "l.md"}
+    assert [row[3] for row in stored if row[2] == "j.md"] == [None]  # a blank subject: none

@@ -189,13 +189,14 @@ def documents_frame(
         ).df()
 
 
-def main_keywords_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """doc_key, subject_key and main_keyword (page_keywords) of the live pages declaring one,
-    in no particular order (see documents_frame's `ordered`)."""
-    return con.execute(
+def distinct_main_keywords(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The distinct main keywords (page_keywords) of the live pages, sorted."""
+    rows = con.execute(
         """
-        SELECT d.doc_key, d.subject_key, k.main_keyword
+        SELECT DISTINCT k.main_keyword
         FROM documents d JOIN page_keywords k USING (doc_key)
         WHERE d.deleted_run IS NULL AND k.main_keyword IS NOT NULL
+        ORDER BY 1
         """
-    ).df()
+    ).fetchall()
+    return [keyword for (keyword,) in rows]

@@ -12,7 +12,7 @@ from transforms.ingest import IngestBatch
 from warehouse import duplicate_index
 from warehouse.documents import record_errors, touch_unchanged, upsert_documents
 from warehouse.runs import record_batch
-from warehouse.store import delete_documents, insert_frame, replace_rows, transaction
+from warehouse.store import delete_documents, insert_frame, registered, replace_rows, transaction
 
 PAGE_ANALYSIS_TABLES = ("readability", "keyword_coverage", "page_keywords")
 
@@ -71,16 +71,46 @@ def forget_documents(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) ->
 
 
 def replace_site_findings(
-    con: duckdb.DuckDBPyConnection, findings: Iterable[pd.DataFrame], cannibalisation: pd.DataFrame
-) -> int:
-    """The site-wide SEO findings (frames stored one by one, in one transaction with the
-    cannibalisation rows) replace the previous ones; returns how many findings were stored."""
+    con: duckdb.DuckDBPyConnection, findings: Iterable[pd.DataFrame], main_keyword_keys: pd.DataFrame
+) -> tuple[int, int]:
+    """The site-wide SEO findings (frames stored one by one) and the keyword cannibalisation
+    groups replace the previous ones, in one transaction; returns how many findings and how
+    many cannibalisation rows (pages sharing a main keyword) were stored."""
     stored = 0
     with transaction(con):
         con.execute("DELETE FROM seo_findings WHERE scope = 'site'")
         for frame in findings:
             insert_frame(con, "seo_findings", frame.assign(scope="site"))
             stored += len(frame)
-        con.execute("DELETE FROM keyword_cannibalisation")
-        insert_frame(con, "keyword_cannibalisation", cannibalisation)
-    return stored
+        cannibalised = store_cannibalisation(con, main_keyword_keys)
+    return stored, cannibalised
+
+
+# transforms.keywords.shared_main_keywords over the live pages' stored main keywords, keyed
+# by main_keyword_keys (main_keyword, main_keyword_key): one row per page of each group of two
+# or more pages whose main keywords share a key, largest groups first. In SQL: at 400,000
+# pages the rows built in pandas held ~130 MB of the flow process; the keys are 2,304 rows.
+_CANNIBALISATION = """
+    INSERT INTO keyword_cannibalisation (main_keyword_key, main_keyword, doc_key, subject_key, group_size)
+    SELECT main_keyword_key, main_keyword, doc_key, subject_key, group_size FROM (
+        SELECT m.main_keyword_key, k.main_keyword, d.doc_key,
+               CASE WHEN trim(d.subject_key) = '' THEN NULL ELSE d.subject_key END AS subject_key,
+               count(*) OVER (PARTITION BY m.main_keyword_key) AS group_size
+        FROM documents d
+        JOIN page_keywords k USING (doc_key)
+        JOIN {keys} m ON m.main_keyword = k.main_keyword
+        WHERE d.deleted_run IS NULL
+    )
+    WHERE group_size >= 2
+    ORDER BY group_size DESC, main_keyword_key, doc_key
+"""
+
+
+def store_cannibalisation(con: duckdb.DuckDBPyConnection, main_keyword_keys: pd.DataFrame) -> int:
+    """Replace the keyword_cannibalisation rows (see _CANNIBALISATION); returns their count."""
+    con.execute("DELETE FROM keyword_cannibalisation")
+    with registered(
+        con, "main_keyword_keys", main_keyword_keys[["main_keyword", "main_keyword_key"]]
+    ) as keys:
+        con.execute(_CANNIBALISATION.format(keys=keys))
+    return con.execute("SELECT count(*) FROM keyword_cannibalisation").fetchone()[0]

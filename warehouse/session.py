@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +21,15 @@ class DuckDBSettings:
     """How the run's connection uses memory ([duckdb] in the TOML).
 
     memory_limit: DuckDB's buffers beyond this are evicted or spilled to disk (its default is
-    80% of the machine's memory, which it keeps filling as the warehouse grows). The site
-    checks, duplicates, marts and reports run under it. Their largest query, the
-    page_quality mart, needs 128 MB for 100,000 pages (see warehouse.marts), hence
-    mart_chunk_pages; a whole run, 1% rerun, nothing-changed rerun and `content-audit
-    report` passed at 256 MB at 100,000 pages.
+    80% of the machine's memory, which it keeps filling as the warehouse grows). The marts
+    and reports run under it. Their largest query, the page_quality mart, needs 128 MB for
+    100,000 pages (see warehouse.marts), hence mart_chunk_pages; a whole run, 1% rerun,
+    nothing-changed rerun and `content-audit report` passed at 256 MB at 100,000 pages.
+    site_memory_limit: the limit during the site checks and the duplicate pass. They hold
+    the site's findings and pairs in the flow process too, and their queries spill: on a
+    400,000-page warehouse (2026-11-27) the duplicate pass of a first run held the process
+    at 1110 MB at 512 MB (DuckDB 467 MB of it, the candidate pairs' self-join) and at 871 MB
+    at 256 MB, in the same time (4.8 s against 5.1 s); the site checks 887 -> 813 MB.
     batch_memory_limit: the limit while batches are read, scored and loaded. The worker
     processes hold memory of their own then (~200 MB each), and DuckDB only appends and
     looks up small sets, so the run's peak is lowest with a lower limit there. Cold runs at
@@ -48,11 +52,12 @@ class DuckDBSettings:
 
     memory_limit: str = "512MB"
     batch_memory_limit: str = "192MB"
+    site_memory_limit: str = "256MB"
     checkpoint_threshold: str = "128MB"
     mart_chunk_pages: int = MART_CHUNK_PAGES
 
     def __post_init__(self) -> None:
-        for name in ("memory_limit", "batch_memory_limit", "checkpoint_threshold"):
+        for name in ("memory_limit", "batch_memory_limit", "site_memory_limit", "checkpoint_threshold"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _SIZE.fullmatch(value):
                 raise ValueError(f"[duckdb] {name} is a size like '512MB' or '2GB', not {value!r}")
@@ -82,14 +87,23 @@ class RunSession:
         self.summary: dict = {}  # the runs row, once the run has finished
 
     @contextmanager
-    def batch_memory_limit(self) -> Iterator[None]:
-        """DuckDB at `batch_memory_limit` for the block (the batches: read, scored in worker
-        processes, loaded), then back at `memory_limit`."""
-        self.con.execute(f"SET memory_limit = '{self.tuning.batch_memory_limit}'")  # checked: a size
+    def memory_limited(self, limit: str) -> Iterator[None]:
+        """DuckDB at `limit` (one of the `tuning` sizes) for the block, then back at
+        `memory_limit`."""
+        self.con.execute(f"SET memory_limit = '{limit}'")  # checked by DuckDBSettings: a size
         try:
             yield
         finally:
             self.con.execute(f"SET memory_limit = '{self.tuning.memory_limit}'")
+
+    def batch_memory_limit(self) -> AbstractContextManager[None]:
+        """`batch_memory_limit` for the block (the batches: read, scored in worker processes
+        that hold memory of their own meanwhile, and loaded)."""
+        return self.memory_limited(self.tuning.batch_memory_limit)
+
+    def site_memory_limit(self) -> AbstractContextManager[None]:
+        """`site_memory_limit` for the block (the site checks and the duplicate pass)."""
+        return self.memory_limited(self.tuning.site_memory_limit)
 
 
 @contextmanager
