@@ -102,3 +102,9 @@ def run_audit(prefect_harness: None, tmp_path: Path) -> Callable[..., dict]:
         )
 
     return run
+
+
+def duckdb_size_bytes(size: str) -> float:
+    """A size as DuckDB reports a setting ("286.1 MiB"), in bytes."""
+    number, unit = size.split()
+    return float(number) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}[unit]

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import mutate_corpus
+from tests.conftest import duckdb_size_bytes, mutate_corpus
 
 
 def _rows(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
@@ -203,3 +203,43 @@ def test_run_with_nothing_changed_keeps_marts_and_posts_only_the_summary(
     posted_second = artifacts(second["prefect_flow_run_id"])
     assert set(posted_second) == {"content-quality-summary", "content-quality-subjects"}
     assert "Nothing changed since the last completed run" in posted_second["content-quality-summary"]
+
+
+def test_each_phase_runs_at_its_duckdb_memory_limit(
+    run_audit, shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches at batch_memory_limit, site checks and duplicates at site_memory_limit, the
+    marts and reports at memory_limit (the limits seen by the run's own connection)."""
+    import flows.pipeline
+    import flows.publish
+    import flows.site
+
+    seen: dict[str, float] = {}
+
+    def recording(phase: str, step):
+        def step_with_limit(run, *args, **kwargs):
+            setting = run.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+            seen[phase] = duckdb_size_bytes(setting)
+            return step(run, *args, **kwargs)
+
+        return step_with_limit
+
+    monkeypatch.setattr(flows.pipeline, "ingest", recording("ingest", flows.pipeline.ingest))
+    monkeypatch.setattr(flows.site, "check_site_metadata", recording("site", flows.site.check_site_metadata))
+    monkeypatch.setattr(
+        flows.site, "detect_duplicates", recording("duplicates", flows.site.detect_duplicates)
+    )
+    monkeypatch.setattr(flows.pipeline, "publish", recording("publish", flows.pipeline.publish))
+    config = tmp_path / "limits.toml"
+    config.write_text(
+        "[duckdb]\nmemory_limit = '300MB'\nbatch_memory_limit = '100MB'\nsite_memory_limit = '200MB'\n",
+        "utf-8",
+    )
+    assert run_audit(shared / "sample", config=config)["status"] == "completed"
+    # DuckDB reports sizes in its own units (300MB -> "286.1 MiB"): compare in bytes.
+    assert seen == {
+        "ingest": pytest.approx(100e6, rel=0.01),
+        "site": pytest.approx(200e6, rel=0.01),
+        "duplicates": pytest.approx(200e6, rel=0.01),
+        "publish": pytest.approx(300e6, rel=0.01),
+    }

@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from tests.conftest import duckdb_size_bytes
 from transforms.analysis import AnalysisSettings, analyse_documents
 from transforms.fields import QUICKTAKES
 from transforms.ingest import IngestBatch, RawFile, parse_documents
@@ -176,7 +177,7 @@ def test_run_connection_applies_the_duckdb_settings(tmp_path: Path) -> None:
     with open_run(tmp_path / "w.duckdb", "c", tuning=tuning) as run:
 
         def limit() -> float:
-            return _bytes(run.con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+            return duckdb_size_bytes(run.con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
 
         limits.append(limit())
         with pytest.raises(KeyError), run.batch_memory_limit():
@@ -189,7 +190,7 @@ def test_run_connection_applies_the_duckdb_settings(tmp_path: Path) -> None:
         threshold = run.con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
     # DuckDB reports sizes in its own units (300MB -> "286.1 MiB"): compare in bytes.
     assert limits == [pytest.approx(n, rel=0.01) for n in (300e6, 100e6, 300e6, 200e6, 300e6)]
-    assert _bytes(threshold) == pytest.approx(64e6, rel=0.01)
+    assert duckdb_size_bytes(threshold) == pytest.approx(64e6, rel=0.01)
 
 
 def test_site_findings_are_stored_one_frame_at_a_time(tmp_path: Path) -> None:
@@ -216,11 +217,6 @@ def test_site_findings_are_stored_one_frame_at_a_time(tmp_path: Path) -> None:
 
 def _site_findings(doc_keys: list[str], rule: str) -> pd.DataFrame:
     return pd.DataFrame({"doc_key": doc_keys, "rule": rule, "severity": "warning", "detail": "shared"})
-
-
-def _bytes(size: str) -> float:
-    number, unit = size.split()
-    return float(number) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}[unit]
 
 
 # Band rows carry their signature's id, not the doc_key.
