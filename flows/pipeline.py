@@ -25,7 +25,6 @@ from warehouse.loads import forget_documents, load_ingest_batch, load_page_analy
 from warehouse.runs import pages_changed_since_last_completed_run, scored_in_run, unfinished_site_analysis
 from warehouse.session import RunSession, open_run
 from warehouse.state import analysis_fingerprint_changed, store_analysis_fingerprint
-from warehouse.store import checkpoint
 
 ANALYSIS_COLUMNS = [
     "doc_key",
@@ -122,7 +121,6 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
         logger.info("Ingest batch %d/%d: %s", n, len(batches), counts)
     gone = documents_table.mark_deleted(run.con, run.run_id, scan.paths())
     forget_documents(run.con, gone)
-    checkpoint(run.con)  # rows of changed and deleted pages were deleted: see store.checkpoint
     logger.info("Ingest: %d documents deleted since the last run", len(gone))
 
 

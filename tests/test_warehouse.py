@@ -283,3 +283,28 @@ def test_cannibalisation_in_the_warehouse_equals_the_in_memory_transform(tmp_pat
     ]
     assert {row[2] for row in stored} == {"a.md", "b.md", "c.md", "d.md", "e.md", "j.md", "l.md"}
     assert [row[3] for row in stored if row[2] == "j.md"] == [None]  # a blank subject: none
+
+
+def test_loads_that_delete_rows_end_with_a_checkpoint(tmp_path: Path) -> None:
+    """Deleted rows hold DuckDB's memory until a checkpoint (warehouse.store.checkpoint): a
+    batch that replaced earlier rows, and forgetting pages, leave nothing in the write-ahead
+    log; a load that only appended leaves its rows there."""
+    wal = tmp_path / "w.duckdb.wal"
+
+    def analysis(*doc_keys: str):
+        pages = {key: _page("Some words here for the reader. More words there.") for key in doc_keys}
+        return analyse_documents(_batch(pages).documents, AnalysisSettings())
+
+    def logged() -> int:
+        return wal.stat().st_size if wal.exists() else 0
+
+    with open_run(tmp_path / "w.duckdb", "c") as run:
+        load_page_analysis(run.con, run.run_id, analysis("a.md", "b.md"))
+        assert logged() > 0
+        load_page_analysis(run.con, run.run_id, analysis("a.md"))  # replaces a.md's rows
+        assert logged() == 0
+        load_page_analysis(run.con, run.run_id, analysis("c.md"))
+        assert logged() > 0
+        forget_documents(run.con, ["c.md"])
+        assert logged() == 0
+        forget_documents(run.con, [])  # nothing to forget: nothing written
