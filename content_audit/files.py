@@ -52,10 +52,6 @@ class Scan:
         """doc_key, file_size, file_mtime_ns of each file."""
         return self.files.to_pandas()
 
-    def doc_keys(self) -> list[str]:
-        """The keys of the files found, sorted."""
-        return self.files.column("doc_key").to_pylist()
-
     def skipped_frame(self) -> pd.DataFrame:
         """path, error_kind, message of each file passed over."""
         return pd.DataFrame([vars(s) for s in self.skipped], columns=["path", "error_kind", "message"])

@@ -259,7 +259,7 @@ def odd_folder(tmp_path: Path) -> Path:
 
 def test_scan_never_follows_links_and_names_every_odd_file(odd_folder: Path) -> None:
     scan = scan_content(odd_folder, MD, LIMIT)
-    keys = scan.doc_keys()
+    keys = scan.files.column("doc_key").to_pylist()
     assert keys == ["ok.md", "with space 'single' \"double\" é 数学.md", "x.md/inner.md"]
     skipped = {s.path: s for s in scan.skipped}
     assert {p: s.error_kind for p, s in skipped.items()} == {

@@ -211,7 +211,6 @@ def test_each_phase_runs_at_its_duckdb_memory_limit(
     """Batches at batch_memory_limit, site checks and duplicates at site_memory_limit, the
     marts and reports at memory_limit (the limits seen by the run's own connection)."""
     import flows.pipeline
-    import flows.publish
     import flows.site
 
     seen: dict[str, float] = {}

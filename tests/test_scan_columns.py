@@ -10,8 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from content_audit.files import FILES_SCHEMA, _FileColumns, scan_content
-from warehouse.documents import mark_deleted
-from warehouse.session import open_run
 
 # Valid UTF-8 keys (no lone surrogates: scan_content skips names that are not).
 _KEYS = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=12)
@@ -49,14 +47,3 @@ def test_empty_scan_has_typed_columns(tmp_path: Path) -> None:
     scan = scan_content(tmp_path, ["*.md"], 40)
     assert scan.files.num_rows == 0 and scan.files.schema == FILES_SCHEMA
     assert scan.files_frame().empty and scan.paths().type == pa.string()
-
-
-def test_mark_deleted_takes_arrow_keys_or_a_list(tmp_path: Path) -> None:
-    from tests.test_warehouse import _batch, _page
-    from warehouse.loads import load_ingest_batch
-
-    path = tmp_path / "w.duckdb"
-    with open_run(path, "c") as run:
-        load_ingest_batch(run.con, run.run_id, 1, _batch({k: _page(k) for k in ("a.md", "b.md", "c.md")}))
-        assert mark_deleted(run.con, run.run_id, pa.chunked_array([["a.md"], ["c.md"]])) == ["b.md"]
-        assert sorted(mark_deleted(run.con, run.run_id, [])) == ["a.md", "c.md"]

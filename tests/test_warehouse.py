@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from tests.conftest import duckdb_size_bytes
@@ -308,3 +309,11 @@ def test_loads_that_delete_rows_end_with_a_checkpoint(tmp_path: Path) -> None:
         forget_documents(run.con, ["c.md"])
         assert logged() == 0
         forget_documents(run.con, [])  # nothing to forget: nothing written
+
+
+def test_mark_deleted_takes_arrow_keys_or_a_list(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with open_run(path, "c") as run:
+        load_ingest_batch(run.con, run.run_id, 1, _batch({k: _page(k) for k in ("a.md", "b.md", "c.md")}))
+        assert mark_deleted(run.con, run.run_id, pa.chunked_array([["a.md"], ["c.md"]])) == ["b.md"]
+        assert sorted(mark_deleted(run.con, run.run_id, [])) == ["a.md", "c.md"]

@@ -87,7 +87,7 @@ class RunSession:
         self.summary: dict = {}  # the runs row, once the run has finished
 
     @contextmanager
-    def memory_limited(self, limit: str) -> Iterator[None]:
+    def _memory_limited(self, limit: str) -> Iterator[None]:
         """DuckDB at `limit` (one of the `tuning` sizes) for the block, then back at
         `memory_limit`."""
         self.con.execute(f"SET memory_limit = '{limit}'")  # checked by DuckDBSettings: a size
@@ -99,11 +99,11 @@ class RunSession:
     def batch_memory_limit(self) -> AbstractContextManager[None]:
         """`batch_memory_limit` for the block (the batches: read, scored in worker processes
         that hold memory of their own meanwhile, and loaded)."""
-        return self.memory_limited(self.tuning.batch_memory_limit)
+        return self._memory_limited(self.tuning.batch_memory_limit)
 
     def site_memory_limit(self) -> AbstractContextManager[None]:
         """`site_memory_limit` for the block (the site checks and the duplicate pass)."""
-        return self.memory_limited(self.tuning.site_memory_limit)
+        return self._memory_limited(self.tuning.site_memory_limit)
 
 
 @contextmanager
