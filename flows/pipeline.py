@@ -3,6 +3,7 @@ transforms/ (pure) or warehouse/ (SQL); tasks run the CPU-heavy batches in worke
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -13,7 +14,7 @@ from content_audit.faults import maybe_die
 from content_audit.memory import freeze_long_lived, prepared_process, release_freed_memory
 from content_audit.runner import default_task_runner, log_task_runner, stop_worker_processes
 from content_audit.settings import Settings, analysis_settings, load_settings
-from flows.publish import publish
+from flows.publish import artifacts_posted, publish
 from flows.site import analyse_site
 from flows.streaming import stream_results, submitter
 from flows.tasks import analyse_batch, ingest_batch, scan_content_folder
@@ -54,7 +55,18 @@ def content_audit(
     settings = load_settings(
         Path(config) if config else None, content_dir=content, warehouse=warehouse, out_dir=out
     )
-    flow_run_id = str(flow_run.get_id() or "")
+    with ThreadPoolExecutor(1, thread_name_prefix="content-audit-artifacts") as background:
+        summary, index, posting = audit(settings, str(flow_run.get_id() or ""), full_refresh, background)
+    # The run was finished and checkpointed (open_run) while its artifacts were being posted.
+    artifacts_posted(posting)
+    return {**summary, "report": str(index)}
+
+
+def audit(
+    settings: Settings, flow_run_id: str, full_refresh: bool, background: Executor
+) -> tuple[dict[str, Any], Path, Future[None]]:
+    """The run itself: its `runs` row, the report's index.html, and the artifacts posting
+    that `publish` handed to `background`."""
     with (
         prepared_process(),
         open_run(settings.warehouse, str(settings.content_dir), flow_run_id, settings.duckdb) as run,
@@ -68,8 +80,8 @@ def content_audit(
         with run.site_memory_limit():  # the site's findings and pairs are in this process too
             pages_unchanged = analyse_site_if_changed(run, page_settings, rescored)
         maybe_die("publish")
-        index = publish(run, settings, pages_unchanged)
-    return {**run.summary, "report": str(index)}
+        index, posting = publish(run, settings, background, pages_unchanged)
+    return run.summary, index, posting
 
 
 def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool) -> None:

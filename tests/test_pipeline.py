@@ -205,6 +205,25 @@ def test_run_with_nothing_changed_keeps_marts_and_posts_only_the_summary(
     assert "Nothing changed since the last completed run" in posted_second["content-quality-summary"]
 
 
+def test_artifacts_that_cannot_be_posted_fail_the_flow_after_the_run_completed(
+    run_audit, shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Artifacts are posted while the run is finished and checkpointed: their failure
+    surfaces as the flow's error, and the warehouse run and its reports stand."""
+    import flows.publish
+
+    def refuse(**_: object) -> None:
+        raise ConnectionError("Prefect server went away")
+
+    monkeypatch.setattr(flows.publish, "create_markdown_artifact", refuse)
+    warehouse = tmp_path / "w.duckdb"
+    with pytest.raises(RuntimeError, match=r"artifacts could not be posted.*Prefect server went away"):
+        run_audit(shared / "sample", warehouse, tmp_path / "out")
+    assert _rows(warehouse, "SELECT status FROM runs") == [("completed",)]
+    assert _rows(warehouse, "SELECT count(*) FROM page_quality") == [(1,)]
+    assert (tmp_path / "out" / "index.html").is_file()
+
+
 def test_each_phase_runs_at_its_duckdb_memory_limit(
     run_audit, shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
