@@ -3,7 +3,9 @@ keyword cannibalisation, duplicate pages). Runs in the flow process, on small co
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import duckdb
@@ -11,6 +13,7 @@ import pandas as pd
 from prefect import get_run_logger
 
 from transforms.analysis import AnalysisSettings
+from transforms.changes import site_steps_side_by_side
 from transforms.clusters import CLUSTER_KINDS
 from transforms.duplicates import (
     DuplicateSettings,
@@ -26,7 +29,7 @@ from transforms.duplicates import (
 from transforms.keywords import main_keyword_keys
 from transforms.seo import SITE_RULES, site_rule_findings
 from warehouse import duplicate_index
-from warehouse.documents import distinct_main_keywords, documents_frame
+from warehouse.documents import distinct_main_keywords, documents_frame, live_page_count
 from warehouse.loads import replace_site_findings
 from warehouse.session import RunSession
 from warehouse.store import transaction
@@ -36,9 +39,20 @@ CANONICAL_COLUMNS = ["doc_key", "published_date", "first_seen_run"]
 
 
 def analyse_site(run: RunSession, settings: AnalysisSettings, changed: Sequence[str] | None) -> None:
-    """changed: documents new or changed this run (None: everything was re-analysed)."""
-    check_site_metadata(run, settings)
-    detect_duplicates(run, settings, changed)
+    """changed: documents new or changed this run (None: everything was re-analysed).
+
+    After a small change (transforms.changes.site_steps_side_by_side) the site checks run in
+    a thread of their own, on a second connection, beside the duplicate pass: one is mostly
+    Python, the other mostly DuckDB. Otherwise one after the other: the duplicate pass of a
+    first run or a large change holds every page it reads."""
+    if changed is None or not site_steps_side_by_side(len(changed), live_page_count(run.con)):
+        check_site_metadata(run, settings)
+        detect_duplicates(run, settings, changed)
+        return
+    with run.cursor() as beside, ThreadPoolExecutor(1, thread_name_prefix="content-audit-site") as pool:
+        checking = pool.submit(contextvars.copy_context().run, check_site_metadata, beside, settings)
+        detect_duplicates(run, settings, changed)
+        checking.result()
 
 
 def check_site_metadata(run: RunSession, settings: AnalysisSettings) -> None:

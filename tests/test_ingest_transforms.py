@@ -7,7 +7,13 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from transforms.changes import batch_size_for, plan_ingest, split_batches, still_quarantined
+from transforms.changes import (
+    batch_size_for,
+    plan_ingest,
+    site_steps_side_by_side,
+    split_batches,
+    still_quarantined,
+)
 from transforms.fields import DOCS, QUICKTAKES, map_fields, mapping_from_config, parse_keywords, subject_key
 from transforms.front_matter import DocumentError, decode_bytes, load_yaml, split_front_matter
 from transforms.ingest import RawFile, content_hash, parse_documents
@@ -208,6 +214,14 @@ def test_quarantined_files_with_the_same_stat_keep_their_error_unread() -> None:
     ]
     left, kept = still_quarantined(to_read, quarantined, trust_file_stat=False)
     assert len(left) == 3 and kept.empty
+
+
+def test_site_steps_run_side_by_side_only_after_a_small_change() -> None:
+    assert site_steps_side_by_side(1_500, 100_000)  # a nightly 1% change
+    assert site_steps_side_by_side(5_000, 100_000)  # 5%: the largest
+    assert not site_steps_side_by_side(5_001, 100_000)
+    assert not site_steps_side_by_side(100_000, 100_000)  # a first run scores every page
+    assert not site_steps_side_by_side(1, 0)
 
 
 def test_batches_are_bounded_and_cover_everything() -> None:

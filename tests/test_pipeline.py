@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -99,6 +100,20 @@ def test_generated_corpus_runs_are_incremental(run_audit, corpus_factory, tmp_pa
         third["docs_new"] + third["docs_changed"] + third["docs_unchanged"] + third["files_quarantined"]
     )
     assert _rows(warehouse, "SELECT count(*) FROM keyword_cannibalisation")[0][0] > 0  # recomputed
+    # The incremental site pass (the site checks beside the duplicate pass) comes out as a
+    # full refresh of the same pages does.
+    site_sql = {
+        "seo_findings": "SELECT * FROM seo_findings",
+        "keyword_cannibalisation": "SELECT * FROM keyword_cannibalisation",
+        "duplicate_pairs": "SELECT * EXCLUDE (found_run) FROM duplicate_pairs",
+        "duplicate_clusters": "SELECT * FROM duplicate_clusters",
+    }
+    incremental = {table: _rows(warehouse, f"{sql} ORDER BY ALL") for table, sql in site_sql.items()}
+    refreshed = tmp_path / "refreshed.duckdb"
+    shutil.copy(warehouse, refreshed)
+    run_audit(content, refreshed, tmp_path / "refreshed-report", full_refresh=True)
+    for table, sql in site_sql.items():
+        assert _rows(refreshed, f"{sql} ORDER BY ALL") == incremental[table], table
     deleted = {p for (p,) in _rows(warehouse, "SELECT doc_key FROM documents WHERE deleted_run = 3")}
     assert deleted == {row["path"] for row in _csv(mutations) if row["change"] == "deleted"}
     # analysis follows the documents: every live page scored once, deleted ones gone

@@ -189,6 +189,11 @@ def documents_frame(
         ).df()
 
 
+def live_page_count(con: duckdb.DuckDBPyConnection) -> int:
+    """Documents not deleted."""
+    return con.execute("SELECT count(*) FROM documents WHERE deleted_run IS NULL").fetchone()[0]
+
+
 def distinct_main_keywords(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The distinct main keywords (page_keywords) of the live pages, sorted."""
     rows = con.execute(

@@ -101,6 +101,14 @@ class RunSession:
         that hold memory of their own meanwhile, and loaded)."""
         return self._memory_limited(self.tuning.batch_memory_limit)
 
+    @contextmanager
+    def cursor(self) -> Iterator[RunSession]:
+        """The run on a second connection to the warehouse, for work in another thread (a
+        connection runs one statement at a time). DuckDB's settings, memory_limit among
+        them, are the database's: both connections share the limit in force."""
+        with self.con.cursor() as cursor:
+            yield RunSession(cursor, self.run_id, self.path, self.tuning)
+
     def site_memory_limit(self) -> AbstractContextManager[None]:
         """`site_memory_limit` for the block (the site checks and the duplicate pass)."""
         return self._memory_limited(self.tuning.site_memory_limit)
