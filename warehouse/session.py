@@ -14,6 +14,7 @@ from warehouse.lock import WarehouseLock
 from warehouse.marts import MART_CHUNK_PAGES
 from warehouse.migrate import apply_migrations
 from warehouse.runs import abandon_stale_runs, finish_run, run_summary, start_run
+from warehouse.store import checkpoint
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def open_run(
                 raise
             finish_run(con, run_id, "completed")
             session.summary = run_summary(con, run_id)
-            con.execute("CHECKPOINT")
+            checkpoint(con)
         finally:
             con.close()
     finally:
