@@ -11,6 +11,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from content_audit.faults import maybe_die
+from content_audit.heartbeats import end_flow_runs_without_joining_heartbeats
 from content_audit.memory import freeze_long_lived, prepared_process, release_freed_memory
 from content_audit.runner import default_task_runner, log_task_runner, stop_worker_processes
 from content_audit.settings import Settings, analysis_settings, load_settings
@@ -41,6 +42,9 @@ ANALYSIS_COLUMNS = [
     "file_name",
     "content_hash",
 ]
+
+# A run ends when its work does, not up to a second later (see content_audit.heartbeats).
+end_flow_runs_without_joining_heartbeats()
 
 
 @flow(name="content-audit", task_runner=default_task_runner(), log_prints=False)
