@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -178,7 +180,39 @@ def report(
 
 def main() -> None:  # pragma: no cover - console entry point
     logging.captureWarnings(True)
-    app()
+    try:
+        app()
+    except SystemExit as finished:
+        end_process(finished.code)
+
+
+def end_process(code: object) -> NoReturn:
+    """Exit with `code` (SystemExit's meaning) as the interpreter would, less its teardown.
+
+    What a normal exit does that matters is done here in the same order: wait for the
+    threads that are not daemons and run the threading exit hooks (Prefect sends its
+    last logs and events there), run the atexit functions (logging's flush among them),
+    flush stdout and stderr. What is skipped is the teardown of every module and the final
+    garbage collection of every object the run left, which took 0.4 s of each
+    `content-audit run` at 100,000 pages (of a 4-5 s nothing-changed rerun): files and the
+    warehouse are closed by then, in with-blocks. Falls back to a normal exit on a Python
+    without those hooks."""
+    shutdown = getattr(threading, "_shutdown", None)
+    run_exit_functions = getattr(atexit, "_run_exitfuncs", None)
+    if shutdown is None or run_exit_functions is None:
+        sys.exit(code)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    shutdown()
+    run_exit_functions()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -275,3 +275,23 @@ def test_prefect_yaml_deployment_runs_on_a_process_worker(
     assert {k: finished.parameters[k] for k in parameters} == parameters
     _check_run_results(env, finished, warehouse, content)
     assert "Task runner: thread" in _log_messages(env, finished.id, "Task runner: thread")
+
+
+def test_a_command_line_run_sends_its_last_logs_before_its_process_ends(
+    prefect_server: dict[str, str], corpus_factory, tmp_path: Path
+) -> None:
+    """`content-audit run` ends its process without the interpreter's teardown
+    (content_audit.cli.end_process): its summary must still reach the terminal, and its
+    flow run's last log line, sent as the process ends, the Prefect API."""
+    env = prefect_server
+    content = corpus_factory(40, seed=5)
+    warehouse = tmp_path / "warehouse.duckdb"
+    run = [sys.executable, "-m", "content_audit.cli", "run", "--content", str(content)]
+    run += ["--warehouse", str(warehouse), "--out", str(tmp_path / "report")]
+    result = subprocess.run(run, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert "Run 1: completed" in result.stdout + result.stderr
+    ((status, flow_run_id),) = _rows(warehouse, "SELECT status, prefect_flow_run_id FROM runs")
+    assert status == "completed"
+    finished = "Finished in state Completed()"
+    assert finished in _log_messages(env, flow_run_id, finished)
