@@ -192,11 +192,11 @@ def end_process(code: object) -> NoReturn:
     What a normal exit does that matters is done here in the same order: wait for the
     threads that are not daemons and run the threading exit hooks (Prefect's log and event
     services drain there), run the atexit functions (logging's shutdown among them, which
-    flushes Prefect's API log handler), flush stdout and stderr. What is skipped is the teardown of every module and the final
-    garbage collection of every object the run left, which took 0.4 s of each
-    `content-audit run` at 100,000 pages (of a 4-5 s nothing-changed rerun): files and the
-    warehouse are closed by then, in with-blocks. Falls back to a normal exit on a Python
-    without those hooks."""
+    flushes Prefect's API log handler), flush stdout and stderr. What is skipped is the
+    teardown of every module and the final garbage collection of every object the run
+    left, which took 0.4 s of each `content-audit run` at 100,000 pages (of a 4-5 s
+    nothing-changed rerun): files and the warehouse are closed by then, in with-blocks.
+    Falls back to a normal exit on a Python without those hooks."""
     shutdown = getattr(threading, "_shutdown", None)
     run_exit_functions = getattr(atexit, "_run_exitfuncs", None)
     if shutdown is None or run_exit_functions is None:
