@@ -22,6 +22,7 @@ import pandas as pd
 import xxhash
 
 from transforms.seo import SEO_RULES, SEVERITY
+from warehouse.documents import live_page_count
 from warehouse.runs import previous_completed_run
 from warehouse.store import insert_frame, transaction
 
@@ -233,8 +234,7 @@ def rebuild_marts(
 def _chunk_count(con: duckdb.DuckDBPyConnection, chunk_pages: int) -> int:
     if chunk_pages < 1:
         raise ValueError(f"chunk_pages must be at least 1, not {chunk_pages}")
-    live = con.execute("SELECT count(*) FROM documents WHERE deleted_run IS NULL").fetchone()[0]
-    return max(1, -(-live // chunk_pages))
+    return max(1, -(-live_page_count(con) // chunk_pages))
 
 
 def _page_marts_definition(weights: QualityWeights) -> str:
