@@ -482,6 +482,32 @@ def test_findings_csvs_are_written_again_only_when_findings_changed(
     assert paths["subject-two"].is_file()
 
 
+# Cells a spreadsheet would run as a formula: =, +, -, @, tab or carriage return first.
+FORMULA_STARTS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+
+
+@pytest.mark.parametrize("start", FORMULA_STARTS)
+def test_findings_csv_cells_from_content_never_start_a_formula(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, start: str
+) -> None:
+    """Title, URL and finding detail come from the pages: a cell that a spreadsheet would
+    run as a formula gets an apostrophe in front, and the rest of the text is kept."""
+    con.execute("UPDATE documents SET title = ?, url = ? WHERE doc_key = 's1/a.md'", [start, start + "/u"])
+    con.execute("UPDATE seo_findings SET detail = ? WHERE doc_key = 's1/a.md'", [start + " detail"])
+    rebuild_marts(con, 1)
+    path = tmp_path / "subject-one.csv"
+    export_findings_csvs(con, {"subject-one": path})
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["doc_key"] == "s1/a.md"]
+    stored = [r for r in rows if r["rule"] in set(SEO["rule"])]
+    assert len(stored) == 3 and len(rows) > len(stored)  # and a finding the marts derive
+    for row in rows:
+        assert row["title"] == "'" + start and row["url"] == "'" + start + "/u"
+    assert all(row["detail"] == "'" + start + " detail" for row in stored)
+    other = [r for r in csv.reader(path.read_text("utf-8").splitlines()[1:]) if r and r[0] == "s1/b.md"]
+    assert other and all(not cell.startswith("'") for row in other for cell in row)
+
+
 def test_findings_csvs_sorted_by_groups_of_subjects_equal_one_sort(tmp_path: Path) -> None:
     con = duckdb.connect(":memory:")
     apply_migrations(con)
