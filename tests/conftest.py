@@ -41,6 +41,22 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def no_prefect_events_connection_under_hypothesis(request: pytest.FixtureRequest) -> None:
+    """Before a Hypothesis test, stop Prefect's events worker if a flow run earlier in this
+    process started one: its websocket is pinged from Prefect's event-loop thread (keepalive,
+    and the events client's checkpoints), each ping's payload drawn from the global `random`,
+    and Hypothesis takes any change of that state while it generates an example for a
+    strategy that uses `random` (a HypothesisDeprecationWarning now, an error in a later
+    Hypothesis). The next flow run starts a new worker. (Autouse fixtures are exempt from
+    Hypothesis' check on function-scoped fixtures.)"""
+    from hypothesis import is_hypothesis_test
+
+    events = sys.modules.get("prefect.events.worker")  # not imported: no worker is running
+    if events is not None and is_hypothesis_test(request.function):
+        events.EventsWorker.drain_all(timeout=30, at_exit=False)
+
+
 def generate_corpus(out: Path, docs: int, seed: int = 0, **rates: float) -> Path:
     """Run make_corpus.py generate; truth lands in OUT.truth/."""
     args = [

@@ -207,20 +207,7 @@ def headers(draw: st.DrawFn) -> str:
     return "\n".join(lines)
 
 
-@pytest.fixture(scope="module")
-def no_prefect_events_connection() -> None:
-    """Stop Prefect's events worker, if a flow run earlier in this process started one: its
-    websocket is pinged from Prefect's event-loop thread (keepalive, and the events client's
-    checkpoints), each ping's payload drawn from the global `random`, and Hypothesis takes
-    any change of that state while it generates an example for a strategy that uses
-    `random` (the HypothesisDeprecationWarning CI showed; an error in a later Hypothesis).
-    The next flow run starts a new worker."""
-    from prefect.events.worker import EventsWorker
-
-    EventsWorker.drain_all(timeout=30, at_exit=False)
-
-
 @settings(max_examples=3000, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(headers())
-def test_agrees_with_pyyaml_on_generated_headers(no_prefect_events_connection: None, header: str) -> None:
+def test_agrees_with_pyyaml_on_generated_headers(header: str) -> None:
     assert_agrees(header)
