@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -22,7 +23,14 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Audit markdown content at scale: readability, keywords, SEO metadata, duplicates.",
 )
-console = Console(stderr=True)
+# Errors are never wrapped: a path in a message must stay one line, to copy or to grep.
+console = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(message: str, code: int, heading: str = "content-audit:") -> NoReturn:
+    """Print `message` (as written: brackets in a path are not markup) and exit with `code`."""
+    console.print(f"[bold red]{heading}[/] {escape(message)}")
+    raise typer.Exit(code=code)
 
 
 @app.callback()
@@ -81,18 +89,17 @@ def run(
                 dask_address=dask_address,
             )
     except WarehouseLocked as error:
-        console.print(f"[bold red]content-audit:[/] {error}")
-        raise typer.Exit(code=3) from None
+        _fail(str(error), code=3)
     except (FileNotFoundError, ValueError) as error:
-        console.print(f"[bold red]content-audit:[/] {error}")
-        raise typer.Exit(code=2) from None
+        _fail(str(error), code=2)
     except Exception as error:  # the flow failed: its logs above hold the traceback
-        console.print(
-            f"[bold red]content-audit: run failed:[/] {type(error).__name__}: {error}\n"
+        _fail(
+            f"{type(error).__name__}: {error}\n"
             "The warehouse keeps every batch loaded before the failure; the run is marked failed "
-            "and the next run picks up where it stopped."
+            "and the next run picks up where it stopped.",
+            code=1,
+            heading="content-audit: run failed:",
         )
-        raise typer.Exit(code=1) from None
     _print_summary(summary)
     if summary.get("status") != "completed":
         raise typer.Exit(code=1)
@@ -151,8 +158,7 @@ def serve(
             dask_address=dask_address,
         )
     except (NoPrefectServer, FileNotFoundError, ValueError) as error:
-        console.print(f"[bold red]content-audit:[/] {error}")
-        raise typer.Exit(code=2) from None
+        _fail(str(error), code=2)
 
 
 @app.command()
@@ -173,8 +179,7 @@ def report(
             files = build_reports(con, settings.out_dir, chunk_pages=settings.duckdb.mart_chunk_pages)
             export_parquet(con, settings.out_dir / "exports")
     except (FileNotFoundError, ValueError, RuntimeError) as error:
-        console.print(f"[bold red]content-audit:[/] {error}")
-        raise typer.Exit(code=2) from None
+        _fail(str(error), code=2)
     Console().print(f"Report: {files.index} ({len(files.subject_pages)} subjects)")
 
 
