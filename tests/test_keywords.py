@@ -2,6 +2,7 @@
 the sample QuickTakes page."""
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +24,7 @@ from transforms.keywords import (
     main_keyword,
     page_keyword_summary,
     shared_main_keywords,
+    tokens,
 )
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "sample"
@@ -135,6 +137,21 @@ def test_overlapping_phrase_occurrences_are_counted_once() -> None:
 def test_stemmer_keeps_symbol_tokens_whole() -> None:
     stems = Stemmer().stems("C++, C#, Na⁺ and .NET")
     assert stems == ("c++", "c#", "na+", "and", ".net")
+
+
+# The token rule as one regex over the whole text: what `tokens` must equal, piece by piece.
+WHOLE_TEXT_TOKENS = re.compile(r"(?<![\w.])\.\w++[+#]*+|\w++(?:'\w++)*+[+#]*+")
+
+
+@given(
+    st.text(
+        st.sampled_from([*"ab_9é.'+#-,", " ", "\n", "\t", "\x1c", "\u00a0", "\u2028", "\u3000", "²", "⁺"]),
+        max_size=60,
+    )
+    | st.text(max_size=60)
+)
+def test_tokens_piece_by_piece_equal_one_pass_over_the_text(text: str) -> None:
+    assert tokens(text) == WHOLE_TEXT_TOKENS.findall(text)
 
 
 def test_count_words_keeps_hyphenated_and_possessive_words_whole() -> None:
