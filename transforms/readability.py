@@ -220,6 +220,7 @@ def _count_document(text: str, lexicon: _Lexicon, settings: ReadabilitySettings)
     exact = _PUNCTUATION_PIECE.search(text) is not None
     sentence_words = _sentence_word_counts(text, exact) if text else []
     pieces = text.split()
+    line_words = _segment_word_counts(text.split("\n"), exact)
     # Linsear Write: first 100 words, and sentences of the text up to the 100th word.
     if len(pieces) > _LINSEAR_WORDS and len(tokens) >= _LINSEAR_WORDS:
         last = next(itertools.islice(_WORD_PIECE.finditer(text), _LINSEAR_WORDS - 1, None))
@@ -245,9 +246,21 @@ def _count_document(text: str, lexicon: _Lexicon, settings: ReadabilitySettings)
         linsear_easy=_field(linsear_totals, _LINSEAR_EASY),
         linsear_hard=_field(linsear_totals, _POLY),
         linsear_sentences=_textstat_sentence_count(linsear_text, exact),
-        longest_paragraph=max(_segment_word_counts(text.split("\n"), exact)),
-        longest_section=max(_segment_word_counts(text.split(SECTION_BREAK), exact)),
+        longest_paragraph=max(line_words),
+        longest_section=longest_section(text, line_words),
     )
+
+
+def longest_section(text: str, line_words: list[int]) -> int:
+    """Words in the longest of the text's SECTION_BREAK-separated sections, added up from the
+    words of its lines (no word spans a newline): a section of n lines is followed by the
+    break's two empty lines. One count of the lines serves paragraphs and sections."""
+    longest, start = 0, 0
+    for section in text.split(SECTION_BREAK):
+        lines = section.count("\n") + 1
+        longest = max(longest, sum(line_words[start : start + lines]))
+        start += lines + 2
+    return longest
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
