@@ -16,6 +16,7 @@ import pytest
 
 from reports.build import build_reports
 from reports.formatting import number, percent
+from warehouse import marts
 from warehouse.marts import (
     EXPORTS,
     QualityWeights,
@@ -467,19 +468,58 @@ def test_findings_csvs_are_written_again_only_when_findings_changed(
             rows = [(r["doc_key"], r["rule"], r["detail"]) for r in csv.DictReader(handle)]
         expected = findings[findings["subject_key"] == key][["doc_key", "rule", "detail"]]
         assert rows == list(expected.itertuples(index=False, name=None)) and len(rows) > 1
+
+    def rewritten() -> set[str]:
+        return {key for key, path in paths.items() if path.stat().st_mtime_ns != 1}
+
     for path in paths.values():
         os.utime(path, ns=(1, 1))
-    export_findings_csvs(con, paths)
-    assert all(path.stat().st_mtime_ns == 1 for path in paths.values())
+    assert export_findings_csvs(con, paths) == [] and rewritten() == set()
 
+    # Only subject-one's page has the finding (its page's score and rank move with it).
     con.execute("DELETE FROM seo_findings WHERE rule = 'url_file_name_mismatch'")
     rebuild_marts(con, 1)
-    export_findings_csvs(con, paths)
-    assert all(path.stat().st_mtime_ns != 1 for path in paths.values())
+    assert export_findings_csvs(con, paths) == ["subject-one"] and rewritten() == {"subject-one"}
     assert "url_file_name_mismatch" not in paths["subject-one"].read_text("utf-8")
-    paths["subject-two"].unlink()  # a missing file: all written again
+    assert "url_file_name_mismatch" in findings["rule"].tolist()  # it was there before
+
+    for path in paths.values():
+        os.utime(path, ns=(1, 1))
+    paths["subject-two"].unlink()  # a missing file: written again, alone
+    assert export_findings_csvs(con, paths) == ["subject-two"] and paths["subject-two"].is_file()
+    assert rewritten() == {"subject-two"}
+
+    # A rule's explanation is in every subject's file.
+    con.execute("UPDATE finding_rules SET explanation = 'Reworded.' WHERE rule = 'hard_to_read'")
+    assert sorted(export_findings_csvs(con, paths)) == ["subject-one", "subject-two"]
+    assert all("Reworded." in path.read_text("utf-8") for path in paths.values())
+
+
+def test_findings_csvs_stopped_halfway_write_the_rest_next_time(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rebuild_marts(con, 1)
+    paths = {key: tmp_path / f"{key}.csv" for key in ("subject-one", "subject-two")}
     export_findings_csvs(con, paths)
-    assert paths["subject-two"].is_file()
+    con.execute("UPDATE finding_rules SET suggested_fix = 'Rewrite it.' WHERE rule = 'hard_to_read'")
+    copies = []
+
+    def copy_once_then_fail(path: Path) -> str:  # the second file's COPY fails
+        copies.append(path)
+        if len(copies) == 2:
+            raise OSError("disk full")
+        return original(path)
+
+    original = marts._sql_path
+    monkeypatch.setattr(marts, "_sql_path", copy_once_then_fail)
+    with pytest.raises(OSError):
+        export_findings_csvs(con, paths, chunk_pages=1)
+    monkeypatch.setattr(marts, "_sql_path", original)
+    written_first = copies[0]
+    assert "Rewrite it." in written_first.read_text("utf-8")
+    left = [key for key, path in paths.items() if path != written_first]
+    assert export_findings_csvs(con, paths) == left
+    assert all("Rewrite it." in path.read_text("utf-8") for path in paths.values())
 
 
 # Cells a spreadsheet would run as a formula: =, +, -, @, tab or carriage return first.

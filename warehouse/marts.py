@@ -339,26 +339,39 @@ def read_page_findings(con: duckdb.DuckDBPyConnection, worst_per_subject: int | 
 
 def export_findings_csvs(
     con: duckdb.DuckDBPyConnection, paths: dict[str, Path], chunk_pages: int = MART_CHUNK_PAGES
-) -> None:
+) -> list[str]:
     """All findings of each subject as CSV (FINDINGS_CSV_COLUMNS), worst page first, to
-    paths[subject_key]. The joined findings of a group of subjects (about `chunk_pages` pages;
-    a larger subject alone) are sorted once, into a table in that order (insertion order is
-    kept, and a filtered scan keeps it: each file needs no sort of its own); one group at a
-    time, so that table does not grow with the site.
+    paths[subject_key]; returns the subject keys whose file was written. The joined findings
+    of a group of subjects (about `chunk_pages` pages; a larger subject alone) are sorted
+    once, into a table in that order (insertion order is kept, and a filtered scan keeps it:
+    each file needs no sort of its own); one group at a time, so that table does not grow
+    with the site.
 
-    The files are a function of the tables they are read from: when those hold what they
-    held when the files were last written (a fingerprint kept beside the files, written
-    after them) and every file is there, nothing is built or written."""
-    fingerprint = _findings_csv_fingerprint(con, paths)
-    stamps = {path.parent / _CSV_FINGERPRINT_FILE for path in paths.values()}
-    if all(_read_text(stamp) == fingerprint for stamp in stamps) and all(map(Path.is_file, paths.values())):
-        return
-    for stamp in stamps:
-        stamp.unlink(missing_ok=True)
+    A file is a function of its subject's rows in the tables it is read from: their
+    fingerprint is kept beside the files, per file (written after them), and a file whose
+    fingerprint matches and that is there is not written again. A run that changed pages of
+    a few subjects writes those subjects' files only (a whole site's are ~170 MB at 100,000
+    pages)."""
+    wanted = _findings_csv_fingerprints(con, paths)
+    stamps = {path.parent: _read_stamp(path.parent) for path in paths.values()}
+    stale = [
+        key
+        for key, path in paths.items()
+        if stamps[path.parent].get(path.name) != wanted[key] or not path.is_file()
+    ]
+    if not stale:
+        return []
+    # Kept: the files still current. A run stopped while writing leaves the rest to write again.
+    current = {folder: {} for folder in stamps}
+    for key, path in paths.items():
+        if key not in stale:
+            current[path.parent][path.name] = wanted[key]
+    for folder, fingerprints in current.items():
+        _write_stamp(folder, fingerprints)
     cells = ", ".join(_CSV_CELL.format(c=c) for c in FINDINGS_CSV_COLUMNS)
     columns = ", ".join(FINDINGS_CSV_COLUMNS)
     try:
-        for subjects in _subject_chunks(con, list(paths), chunk_pages):
+        for subjects in _subject_chunks(con, stale, chunk_pages):
             con.execute(
                 f"""
                 CREATE OR REPLACE TEMP TABLE findings_csv_rows AS
@@ -373,10 +386,12 @@ def export_findings_csvs(
                 query = f"SELECT {columns} FROM findings_csv_rows WHERE subject_key = $subject"
                 path = _sql_path(paths[subject_key])
                 con.execute(f"COPY ({query}) TO {path} (FORMAT csv, HEADER)", {"subject": subject_key})
-        for stamp in stamps:
-            stamp.write_text(fingerprint, "utf-8")
+                current[paths[subject_key].parent][paths[subject_key].name] = wanted[subject_key]
     finally:
         con.execute("DROP TABLE IF EXISTS findings_csv_rows")
+        for folder, fingerprints in current.items():
+            _write_stamp(folder, fingerprints)
+    return stale
 
 
 def _subject_chunks(
@@ -398,30 +413,49 @@ def _subject_chunks(
     return chunks
 
 
-def _findings_csv_fingerprint(con: duckdb.DuckDBPyConnection, paths: dict[str, Path]) -> str:
-    """What the findings CSVs are made of: the rows of their three tables, the query that
-    joins and orders them, and the files' names."""
-    parts = [
-        _content_fingerprint(con, "SELECT * FROM page_findings"),
-        _content_fingerprint(con, "SELECT doc_key, title, url, priority_rank FROM page_quality"),
+def _findings_csv_fingerprints(con: duckdb.DuckDBPyConnection, paths: dict[str, Path]) -> dict[str, str]:
+    """By subject key, what its findings CSV is made of: the subject's rows of page_findings
+    and page_quality (one grouped pass over each, no join: both take subject_key from the
+    page's document), the finding rules, the query that joins and orders them, and the
+    file's name."""
+    of_subject = "SELECT subject_key, count(*), sum(hash(t)::HUGEINT) FROM ({query}) t GROUP BY subject_key"
+    findings_query = "SELECT * FROM page_findings"
+    pages_query = "SELECT subject_key, doc_key, title, url, priority_rank FROM page_quality"
+    findings = {key: (n, h) for key, n, h in con.execute(of_subject.format(query=findings_query)).fetchall()}
+    pages = {key: (n, h) for key, n, h in con.execute(of_subject.format(query=pages_query)).fetchall()}
+    common = [
+        _shape(con, findings_query),
+        _shape(con, pages_query),
         _content_fingerprint(con, "SELECT * FROM finding_rules"),
         _FINDINGS_SQL,
         _FINDINGS_ORDER,
         _CSV_CELL,
         repr(FINDINGS_CSV_COLUMNS),
-        repr(sorted(str(path) for path in paths.values())),
     ]
-    return xxhash.xxh3_128_hexdigest("\n".join(parts).encode())
+    return {
+        key: xxhash.xxh3_128_hexdigest(
+            "\n".join([*common, repr(findings.get(key)), repr(pages.get(key)), str(path)]).encode()
+        )
+        for key, path in paths.items()
+    }
 
 
-_CSV_FINGERPRINT_FILE = ".findings-csv-fingerprint"
+_CSV_FINGERPRINT_FILE = ".findings-csv-fingerprints.json"
 
 
-def _read_text(path: Path) -> str | None:
-    try:
-        return path.read_text("utf-8")
-    except OSError:
-        return None
+def _read_stamp(folder: Path) -> dict[str, str]:
+    """The fingerprints of the CSVs in `folder` by file name; empty when missing or unreadable."""
+    with suppress(OSError, ValueError):
+        stamp = json.loads((folder / _CSV_FINGERPRINT_FILE).read_text("utf-8"))
+        if isinstance(stamp, dict):
+            return {str(name): str(fingerprint) for name, fingerprint in stamp.items()}
+    return {}
+
+
+def _write_stamp(folder: Path, fingerprints: dict[str, str]) -> None:
+    partial = folder / f"{_CSV_FINGERPRINT_FILE}.partial"
+    partial.write_text(json.dumps(fingerprints, sort_keys=True, indent=0), "utf-8")
+    partial.replace(folder / _CSV_FINGERPRINT_FILE)
 
 
 def page_distributions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -528,10 +562,14 @@ _FINGERPRINT_KEY = "content_audit_fingerprint"
 
 def _content_fingerprint(con: duckdb.DuckDBPyConnection, query: str) -> str:
     """Hex digits: changes when any row, the row count or the columns change."""
-    columns = con.execute(f"SELECT * FROM ({query}) LIMIT 0").description
     rows, hashes = con.execute(f"SELECT count(*), sum(hash(t)::HUGEINT) FROM ({query}) t").fetchone()
-    shape = repr([(c[0], str(c[1])) for c in columns])
-    return xxhash.xxh3_128_hexdigest(f"{rows}:{hashes}:{shape}".encode())
+    return xxhash.xxh3_128_hexdigest(f"{rows}:{hashes}:{_shape(con, query)}".encode())
+
+
+def _shape(con: duckdb.DuckDBPyConnection, query: str) -> str:
+    """The names and types of the query's columns."""
+    columns = con.execute(f"SELECT * FROM ({query}) LIMIT 0").description
+    return repr([(c[0], str(c[1])) for c in columns])
 
 
 def _file_fingerprint(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
