@@ -460,7 +460,10 @@ def test_findings_csvs_are_written_again_only_when_findings_changed(
 ) -> None:
     rebuild_marts(con, 1)
     paths = {key: tmp_path / f"{key}.csv" for key in ("subject-one", "subject-two")}
+    earlier_stamp = tmp_path / ".findings-csv-fingerprint"  # one for all files (earlier versions)
+    earlier_stamp.write_text("0" * 32)
     export_findings_csvs(con, paths)
+    assert not earlier_stamp.exists()
     assert "url_file_name_mismatch" in paths["subject-one"].read_text("utf-8")
     findings = read_page_findings(con)  # the order the subject pages list them in
     for key, path in paths.items():

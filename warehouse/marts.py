@@ -456,6 +456,11 @@ def _write_stamp(folder: Path, fingerprints: dict[str, str]) -> None:
     partial = folder / f"{_CSV_FINGERPRINT_FILE}.partial"
     partial.write_text(json.dumps(fingerprints, sort_keys=True, indent=0), "utf-8")
     partial.replace(folder / _CSV_FINGERPRINT_FILE)
+    (folder / _SITE_WIDE_STAMP).unlink(missing_ok=True)
+
+
+# Where versions before per-file fingerprints kept one for all the files: removed on sight.
+_SITE_WIDE_STAMP = ".findings-csv-fingerprint"
 
 
 def page_distributions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
