@@ -11,6 +11,8 @@ environment lookup. Points in use:
 - `ingest-batch-N`: just after ingest batch N committed (flows/pipeline.py)
 - `analyse-batch-N`: just after the page analysis of ingest batch N (or of analyse batch
   N, for documents ingest left unscored) committed (flows/pipeline.py)
+- `forget-deleted`: while the pages deleted since the last run leave the warehouse, after
+  the duplicate index, before the analysis tables (warehouse/loads.py forget_documents)
 - `publish`: just before reports are published (flows/pipeline.py)
 """
 

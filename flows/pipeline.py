@@ -136,8 +136,13 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
         release_freed_memory()
         logger.info("Ingest batch %d/%d: %s", n, len(batches), counts)
     gone = documents_table.mark_deleted(run.con, run.run_id, scan.paths())
-    forget_documents(run.con, gone)
-    logger.info("Ingest: %d documents deleted since the last run", len(gone))
+    forgotten = documents_table.deleted_with_rows(run.con)  # and those a stopped run left
+    forget_documents(run.con, forgotten)
+    logger.info(
+        "Ingest: %d documents deleted since the last run; rows of %d deleted documents removed",
+        len(gone),
+        len(forgotten),
+    )
 
 
 class Rescored(NamedTuple):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import duckdb
 import pytest
 
 from content_audit.faults import KILL_AT_VARIABLE
+from warehouse.documents import deleted_with_rows
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = 600
@@ -184,3 +186,39 @@ def test_killed_run_loses_nothing(
     assert "process ended" in runs[0][2]
     assert final == (DOCS, DOCS)
     assert contents(warehouse) == uninterrupted
+
+
+def test_run_killed_while_forgetting_deleted_pages_is_finished_by_the_next(
+    api_url: str, corpus: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Deleted pages leave the tables one by one (each in slices, committed as it goes), so a
+    kill there leaves some of their rows; the next run finds and removes them, and ends where
+    a run that was never killed ends."""
+    content, config = corpus
+    ends = {}
+    for name, kill_at in (("uninterrupted", None), ("killed", "forget-deleted")):
+        site, warehouse = tmp_path / name / "content", tmp_path / name / "w.duckdb"
+        shutil.copytree(content, site)
+        assert cli_run(api_url, site, warehouse, config).returncode == 0
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            gone = [k for (k,) in _rows(con, "SELECT doc_key FROM documents ORDER BY doc_key LIMIT 12")]
+        for key in gone:
+            (site / key).unlink()
+        run = cli_run(api_url, site, warehouse, config, kill_at=kill_at)
+        if kill_at:
+            assert run.returncode == -signal.SIGKILL, (run.returncode, run.stderr[-3000:])
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                assert deleted_with_rows(con) == gone  # out of the index, not yet of the rest
+                assert _rows(
+                    con, "SELECT count(*) FROM minhash_signatures WHERE doc_key IN (SELECT unnest(?))", [gone]
+                ) == [(0,)]
+                assert _rows(
+                    con, "SELECT count(*) FROM readability WHERE doc_key IN (SELECT unnest(?))", [gone]
+                ) == [(12,)]
+            run = cli_run(api_url, site, warehouse, config)
+        assert run.returncode == 0, run.stderr[-3000:]
+        check_consistent(warehouse)
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            assert deleted_with_rows(con) == []
+        ends[name] = contents(warehouse)
+    assert ends["killed"] == ends["uninterrupted"]

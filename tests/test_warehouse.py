@@ -14,7 +14,7 @@ from transforms.analysis import AnalysisSettings, analyse_documents
 from transforms.fields import QUICKTAKES
 from transforms.ingest import IngestBatch, RawFile, parse_documents
 from transforms.keywords import main_keyword_keys, shared_main_keywords
-from warehouse.documents import distinct_main_keywords, mark_deleted
+from warehouse.documents import deleted_with_rows, distinct_main_keywords, mark_deleted
 from warehouse.loads import (
     PAGE_ANALYSIS_TABLES,
     forget_documents,
@@ -26,7 +26,7 @@ from warehouse.loads import (
 from warehouse.lock import WarehouseLock, WarehouseLocked
 from warehouse.migrate import apply_migrations, migration_files
 from warehouse.session import DuckDBSettings, open_read_only, open_run
-from warehouse.store import insert_frame
+from warehouse.store import delete_scattered, insert_frame
 
 
 def _page(answer: str) -> bytes:
@@ -317,3 +317,48 @@ def test_mark_deleted_takes_arrow_keys_or_a_list(tmp_path: Path) -> None:
         load_ingest_batch(run.con, run.run_id, 1, _batch({k: _page(k) for k in ("a.md", "b.md", "c.md")}))
         assert mark_deleted(run.con, run.run_id, pa.chunked_array([["a.md"], ["c.md"]])) == ["b.md"]
         assert sorted(mark_deleted(run.con, run.run_id, [])) == ["a.md", "c.md"]
+
+
+@pytest.mark.parametrize("slice_rows", [1, 3, 7, 50, 4_000_000])
+def test_scattered_delete_by_slices_equals_one_delete(tmp_path: Path, slice_rows: int) -> None:
+    """Slices from the end, each committed and checkpointed (which may compact the row
+    groups it emptied), delete exactly the rows one DELETE would."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE TABLE t (doc_key VARCHAR, n INTEGER)")
+    con.execute("INSERT INTO t SELECT 'p' || (i % 37), i FROM range(300) r(i)")
+    con.execute("CHECKPOINT")
+    doomed = [f"p{i}" for i in (0, 5, 6, 36, 99)]  # p99 has no rows
+    expected = con.execute(
+        "SELECT doc_key, n FROM t WHERE doc_key NOT IN (SELECT unnest(?)) ORDER BY n", [doomed]
+    ).fetchall()
+    assert delete_scattered(con, "t", "doc_key", doomed, slice_rows) == 300 - len(expected)
+    assert con.execute("SELECT doc_key, n FROM t ORDER BY n").fetchall() == expected
+    assert delete_scattered(con, "t", "doc_key", doomed, slice_rows) == 0
+    assert delete_scattered(con, "t", "doc_key", [], slice_rows) == 0
+
+
+def test_pages_a_stopped_run_left_are_forgotten_by_the_next(tmp_path: Path) -> None:
+    """A run stopped between marking pages deleted and forgetting them (or while forgetting:
+    each table is its own transaction) leaves their rows; `deleted_with_rows` finds them
+    for the next run, and forgetting them again leaves no row of theirs anywhere."""
+    words = "Plain words about a river and a bank, written for the reader. " * 4
+    pages = {
+        k: f"---\ntitle: {k}\nsubject: S\nanswer: {words}\n---\n".encode() for k in ("a.md", "b.md", "c.md")
+    }
+    path = tmp_path / "w.duckdb"
+    with open_run(path, "c") as run:
+        batch = _batch(pages)
+        load_ingest_batch(run.con, run.run_id, 1, batch)
+        load_page_analysis(run.con, run.run_id, analyse_documents(batch.documents, AnalysisSettings()))
+        assert deleted_with_rows(run.con) == []
+        assert mark_deleted(run.con, run.run_id, ["a.md"]) == ["b.md", "c.md"]
+        forget_documents(run.con, ["c.md"])  # b.md: the run stopped before it got there
+    with open_run(path, "c") as run:
+        assert deleted_with_rows(run.con) == ["b.md"]
+        forget_documents(run.con, deleted_with_rows(run.con))
+        assert deleted_with_rows(run.con) == []
+        tables = (*PAGE_ANALYSIS_TABLES, "seo_findings", "minhash_signatures", BANDS_BY_PAGE)
+        left = {t: run.con.execute(f"SELECT DISTINCT doc_key FROM {t} ORDER BY 1").fetchall() for t in tables}
+    assert all(set(rows) <= {("a.md",)} for rows in left.values()), left
+    assert left["readability"] == left["minhash_signatures"] == left[BANDS_BY_PAGE] == [("a.md",)]
+    assert orphan_band_rows(path) == 0

@@ -158,6 +158,23 @@ def mark_deleted(
     return gone
 
 
+def deleted_with_rows(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Deleted documents that still have a readability row or a duplicate-index signature:
+    the run's own deletions, and any a run stopped before it had forgotten them
+    (warehouse.loads.forget_documents)."""
+    return [
+        r[0]
+        for r in con.execute(
+            """
+            SELECT doc_key FROM documents WHERE deleted_run IS NOT NULL
+              AND (doc_key IN (SELECT doc_key FROM readability)
+                   OR doc_key IN (SELECT doc_key FROM minhash_signatures))
+            ORDER BY doc_key
+            """
+        ).fetchall()
+    ]
+
+
 def stale_documents(con: duckdb.DuckDBPyConnection, table: str, everything: bool = False) -> list[str]:
     """Live documents whose row in `table` is missing or was computed from other content
     (all live documents when `everything`)."""

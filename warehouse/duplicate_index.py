@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from warehouse.store import registered
+from warehouse.store import delete_scattered, registered, transaction
 
 # A band bucket shared by more pages than this is boilerplate (stub or generated pages); pairing
 # all of its members would be quadratic, and identical pages are found by exact_hash anyway.
@@ -127,14 +127,7 @@ def remove_from_index(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) -
     if not len(doc_keys):
         return
     with _registered(con, _keys_table(doc_keys)) as keys:
-        con.execute(
-            f"""
-            INSERT INTO minhash_previous_groups
-            SELECT doc_key, exact_hash, title_key, question_key FROM minhash_signatures
-            WHERE doc_key IN (SELECT doc_key FROM {keys})
-              AND doc_key NOT IN (SELECT doc_key FROM minhash_previous_groups)
-            """
-        )
+        _keep_previous_groups(con, keys)
         con.execute(
             "DELETE FROM minhash_bands WHERE signature_id IN "
             f"(SELECT signature_id FROM minhash_signatures WHERE doc_key IN (SELECT doc_key FROM {keys}))"
@@ -142,8 +135,22 @@ def remove_from_index(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) -
         con.execute(f"DELETE FROM minhash_signatures WHERE doc_key IN (SELECT doc_key FROM {keys})")
 
 
+def _keep_previous_groups(con: duckdb.DuckDBPyConnection, keys: str) -> None:
+    """The groups the pages in the registered `keys` are in now, unless already kept."""
+    con.execute(
+        f"""
+        INSERT INTO minhash_previous_groups
+        SELECT doc_key, exact_hash, title_key, question_key FROM minhash_signatures
+        WHERE doc_key IN (SELECT doc_key FROM {keys})
+          AND doc_key NOT IN (SELECT doc_key FROM minhash_previous_groups)
+        """
+    )
+
+
 def remove_documents(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) -> None:
-    """Deleted pages leave the index and their cluster rows.
+    """Deleted pages leave the index and their cluster rows: their groups kept first, then
+    table by table in slices (store.delete_scattered), the signatures last, so that a run
+    stopped midway leaves pages still indexed, which the next run removes again.
 
     Their pairs stay until the run's duplicate pass (`replace_pairs`), which finds the pages
     through them (`unindexed_pair_members`) even when the run that deleted them died before
@@ -151,9 +158,17 @@ def remove_documents(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) ->
     """
     if not len(doc_keys):
         return
-    remove_from_index(con, doc_keys)
-    with _registered(con, _keys_table(doc_keys)) as keys:
-        con.execute(f"DELETE FROM duplicate_clusters WHERE doc_key IN (SELECT doc_key FROM {keys})")
+    with _registered(con, _keys_table(doc_keys)) as keys, transaction(con):
+        _keep_previous_groups(con, keys)
+        signature_ids = [
+            row[0]
+            for row in con.execute(
+                f"SELECT signature_id FROM minhash_signatures WHERE doc_key IN (SELECT doc_key FROM {keys})"
+            ).fetchall()
+        ]
+    delete_scattered(con, "minhash_bands", "signature_id", signature_ids)
+    delete_scattered(con, "duplicate_clusters", "doc_key", doc_keys)
+    delete_scattered(con, "minhash_signatures", "doc_key", doc_keys)
 
 
 def unindexed_pair_members(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -7,12 +7,13 @@ from collections.abc import Iterable, Sequence
 import duckdb
 import pandas as pd
 
+from content_audit.faults import maybe_die
 from transforms.analysis import PageAnalysis
 from transforms.ingest import IngestBatch
 from warehouse import duplicate_index
 from warehouse.documents import record_errors, touch_unchanged, upsert_documents
 from warehouse.runs import record_batch
-from warehouse.store import checkpoint, delete_documents, insert_frame, registered, replace_rows, transaction
+from warehouse.store import checkpoint, delete_scattered, insert_frame, registered, replace_rows, transaction
 
 PAGE_ANALYSIS_TABLES = ("readability", "keyword_coverage", "page_keywords")
 
@@ -65,15 +66,18 @@ def _scored_before(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) -> l
 
 
 def forget_documents(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) -> None:
-    """Deleted pages leave every analysis table (their documents row stays, marked deleted);
-    then a checkpoint releases the memory DuckDB holds for the deleted rows (store.checkpoint)."""
+    """Deleted pages leave the duplicate index and every analysis table (their documents row
+    stays, marked deleted), table by table in slices, each slice committed and checkpointed
+    (store.delete_scattered: in one transaction, a 1% rerun at 1,000,000 pages failed at
+    the batch memory limit). readability goes last, so that a page without a readability
+    row still has no rows anywhere; a run stopped midway leaves pages that
+    `documents.deleted_with_rows` finds, and the next run forgets them again."""
     if not doc_keys:
         return
-    with transaction(con):
-        for table in (*PAGE_ANALYSIS_TABLES, "seo_findings"):
-            delete_documents(con, table, doc_keys)
-        duplicate_index.remove_documents(con, doc_keys)
-    checkpoint(con)
+    duplicate_index.remove_documents(con, doc_keys)
+    maybe_die("forget-deleted")
+    for table in ("seo_findings", *reversed(PAGE_ANALYSIS_TABLES)):
+        delete_scattered(con, table, "doc_key", doc_keys)
 
 
 def replace_site_findings(
