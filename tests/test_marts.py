@@ -22,6 +22,7 @@ from warehouse.marts import (
     QualityWeights,
     export_findings_csvs,
     export_parquet,
+    finding_rules_frame,
     group_views,
     latest_mart_run,
     read_page_findings,
@@ -565,6 +566,55 @@ def test_findings_csvs_sorted_by_groups_of_subjects_equal_one_sort(tmp_path: Pat
         written[chunk_pages] = {key: path.read_bytes() for key, path in paths.items()}
     assert written[100_000]["subject-0"].count(b"\n") > 60
     assert written[30] == written[45] == written[1] == written[100_000]
+
+
+def test_findings_csvs_are_in_the_documented_order_across_many_row_groups(tmp_path: Path) -> None:
+    """Each file holds its subject's findings worst page first, then errors before warnings
+    before notices, then by rule, doc_key and detail, on marts of ~500,000 findings (several
+    of DuckDB's 122,880-row groups; a table written in order came back out of order through
+    filtered scans at that size). Marts filled directly, in random order."""
+    con = duckdb.connect(":memory:")
+    apply_migrations(con)
+    con.execute(
+        """
+        INSERT INTO page_quality BY NAME
+        SELECT 1 AS run_id, printf('s%d/p%06d.md', i % 12, i) AS doc_key, printf('subject-%d', i % 12) AS subject_key,
+               printf('=T%d', i) AS title, printf('/%d', i) AS url,
+               0 AS seo_errors, 0 AS seo_warnings, 0 AS seo_notices, false AS is_duplicate,
+               0.0 AS readability_component, 0.0 AS keyword_component, 0.0 AS seo_component,
+               0.0 AS uniqueness_component, (hash(i) % 1000) / 10.0 AS quality_score, 1 AS finding_count,
+               []::VARCHAR[] AS top_issues,
+               row_number() OVER (PARTITION BY i % 12 ORDER BY hash(i * 7)) AS priority_rank
+        FROM range(120000) t(i) ORDER BY hash(i)
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO page_findings
+        SELECT printf('s%d/p%06d.md', p % 12, p), printf('subject-%d', p % 12),
+               ['thin_content', 'seo_title_too_short', 'url_file_name_mismatch'][1 + (hash(i) % 3)::BIGINT],
+               ['warning', 'notice', 'error'][1 + (hash(i * 3) % 3)::BIGINT], printf('detail %d', hash(i) % 5), 'seo'
+        FROM (SELECT i, hash(i * 11) % 120000 AS p FROM range(500000) t(i)) ORDER BY hash(i * 5)
+        """
+    )
+    insert_frame(con, "finding_rules", finding_rules_frame())
+    paths = {f"subject-{k}": tmp_path / f"subject-{k}.csv" for k in range(12)}
+    assert sorted(export_findings_csvs(con, paths)) == sorted(paths)
+    for subject_key, path in paths.items():
+        with path.open(newline="", encoding="utf-8") as handle:
+            written = [(r["doc_key"], r["severity"], r["rule"], r["detail"]) for r in csv.DictReader(handle)]
+        expected = con.execute(
+            """
+            SELECT f.doc_key, f.severity, f.rule, f.detail
+            FROM page_findings f JOIN page_quality q USING (doc_key)
+            WHERE f.subject_key = ?
+            ORDER BY q.priority_rank, CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
+                     f.rule, f.doc_key, f.detail
+            """,
+            [subject_key],
+        ).fetchall()
+        assert len(written) > 30_000
+        assert written == expected, subject_key
 
 
 @pytest.mark.parametrize("seed", range(4))
