@@ -3,6 +3,7 @@ shared corpora, and generated corpora built by ../shared/corpora/make_corpus.py.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 # Before anything imports prefect: its home (database, logs) lives in a temp folder.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="content-audit-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
+atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)  # after the harness has stopped
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
