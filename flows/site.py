@@ -27,10 +27,11 @@ from transforms.duplicates import (
     title_duplicate_pairs,
 )
 from transforms.keywords import main_keyword_keys
-from transforms.seo import SITE_RULES, site_rule_findings
+from transforms.seo import SITE_RULES, metadata_keys, site_rule_findings
 from warehouse import duplicate_index
 from warehouse.documents import distinct_main_keywords, documents_frame, live_page_count
 from warehouse.loads import replace_site_findings
+from warehouse.metadata_keys import pages_sharing_values, pages_without_keys, store_keys
 from warehouse.session import RunSession
 from warehouse.store import transaction
 
@@ -56,13 +57,16 @@ def analyse_site(run: RunSession, settings: AnalysisSettings, changed: Sequence[
 
 
 def check_site_metadata(run: RunSession, settings: AnalysisSettings) -> None:
-    """Duplicate metadata, one column of every page at a time (read, checked, its findings
-    stored, then the next: the checks need no order); cannibalisation grouped in the
-    warehouse by the keys of the distinct main keywords the page analysis stored (every
-    live page is scored by now)."""
+    """Duplicate metadata, one column and one chunk of the pages sharing a value at a time
+    (read, checked, its findings stored, then the next: the checks need no order);
+    cannibalisation grouped in the warehouse by the keys of the distinct main keywords the
+    page analysis stored (every live page is scored by now). Pages scored before metadata
+    keys were stored get theirs first."""
+    add_missing_metadata_keys(run)
     findings = (
-        site_rule_findings(documents_frame(run.con, columns=["doc_key", column], ordered=False), column)
+        site_rule_findings(pages, column)
         for column in SITE_RULES
+        for pages in pages_sharing_values(run.con, column, run.tuning.site_chunk_pages)
     )
     keys = main_keyword_keys(distinct_main_keywords(run.con), settings.keywords)
     stored, cannibalised = replace_site_findings(run.con, findings, keys)
@@ -71,6 +75,18 @@ def check_site_metadata(run: RunSession, settings: AnalysisSettings) -> None:
         stored,
         cannibalised,
     )
+
+
+def add_missing_metadata_keys(run: RunSession, batch_pages: int = 50_000) -> None:
+    missing = pages_without_keys(run.con)
+    for start in range(0, len(missing), batch_pages):
+        pages = documents_frame(run.con, missing[start : start + batch_pages], ["doc_key", *SITE_RULES])
+        with transaction(run.con):
+            store_keys(run.con, metadata_keys(pages))
+    if missing:
+        get_run_logger().info(
+            "Site checks: metadata keys added for %d pages scored before they were kept", len(missing)
+        )
 
 
 def detect_duplicates(run: RunSession, settings: AnalysisSettings, changed: Sequence[str] | None) -> None:

@@ -276,3 +276,30 @@ def test_each_phase_runs_at_its_duckdb_memory_limit(
         "duplicates": pytest.approx(200e6, rel=0.01),
         "publish": pytest.approx(300e6, rel=0.01),
     }
+
+
+def test_a_warehouse_from_before_metadata_keys_gets_them_and_the_same_site_findings(
+    run_audit, corpus_factory, tmp_path: Path
+) -> None:
+    """Pages scored before metadata_keys existed have no rows there: the next run's site
+    checks add them and find what a fresh warehouse finds."""
+    content = corpus_factory(2000)
+    warehouse = tmp_path / "w.duckdb"
+    run_audit(content, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("DELETE FROM metadata_keys")
+    page = sorted(content.rglob("*.md"))[0]
+    page.write_text(page.read_text("utf-8") + "\nOne more sentence for the rerun.\n", "utf-8")
+    assert run_audit(content, warehouse)["status"] == "completed"
+    fresh = tmp_path / "fresh.duckdb"
+    run_audit(content, fresh, tmp_path / "fresh-report")
+    site = "SELECT doc_key, rule, detail FROM seo_findings WHERE scope = 'site' ORDER BY ALL"
+    assert _rows(warehouse, site) == _rows(fresh, site) and len(_rows(fresh, site)) > 100
+    live_without_keys = (
+        "SELECT count(*) FROM documents WHERE deleted_run IS NULL "
+        "AND doc_key NOT IN (SELECT doc_key FROM metadata_keys)"
+    )
+    assert _rows(warehouse, live_without_keys) == [(0,)]
+    assert _rows(warehouse, "SELECT count(*) FROM metadata_keys") == _rows(
+        fresh, "SELECT count(*) FROM metadata_keys"
+    )

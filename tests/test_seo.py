@@ -17,6 +17,7 @@ from transforms.seo import (
     SEVERITY,
     SITE_RULES,
     SeoThresholds,
+    metadata_keys,
     page_seo_findings,
     resolve_thresholds,
     site_rule_findings,
@@ -301,3 +302,17 @@ def test_pixel_width_fallbacks() -> None:
     assert text_width_px("é", 20) == pytest.approx(text_width_px("e\u0301", 20))
     lowercase_average = sum(text_width_px(chr(c), 2048) for c in range(ord("a"), ord("z") + 1)) / 26
     assert text_width_px("ж", 2048) == pytest.approx(lowercase_average)
+
+
+def test_metadata_keys_are_equal_exactly_when_the_site_rules_compare_values_equal() -> None:
+    values = ["Straße", "STRASSE", " strasse ", "Sleep  apnea", "sleep APNEA", "Sleep", "", "  ", None]
+    documents = pd.DataFrame(
+        {"doc_key": [f"p{n}" for n in range(len(values))], "seo_title": values, "title": values}
+    )
+    keys = metadata_keys(documents)
+    assert list(keys.columns) == ["doc_key", "seo_title_key", "meta_description_key", "title_key"]
+    seo = keys["seo_title_key"]
+    assert seo.iloc[0] == seo.iloc[1] == seo.iloc[2] and seo.iloc[3] == seo.iloc[4]
+    assert len({seo.iloc[0], seo.iloc[3], seo.iloc[5]}) == 3
+    assert seo.iloc[6:].isna().all() and keys["meta_description_key"].isna().all()
+    assert keys["title_key"].equals(seo.rename("title_key"))

@@ -8,12 +8,15 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import duckdb_size_bytes
 from transforms.analysis import AnalysisSettings, analyse_documents
 from transforms.fields import QUICKTAKES
 from transforms.ingest import IngestBatch, RawFile, parse_documents
 from transforms.keywords import main_keyword_keys, shared_main_keywords
+from transforms.seo import SITE_RULES, metadata_keys, site_rule_findings
 from warehouse.documents import deleted_with_rows, distinct_main_keywords, mark_deleted
 from warehouse.loads import (
     PAGE_ANALYSIS_TABLES,
@@ -24,6 +27,7 @@ from warehouse.loads import (
     store_cannibalisation,
 )
 from warehouse.lock import WarehouseLock, WarehouseLocked
+from warehouse.metadata_keys import pages_sharing_values, pages_without_keys, store_keys
 from warehouse.migrate import apply_migrations, migration_files
 from warehouse.session import DuckDBSettings, open_read_only, open_run
 from warehouse.store import delete_scattered, insert_frame
@@ -362,3 +366,75 @@ def test_pages_a_stopped_run_left_are_forgotten_by_the_next(tmp_path: Path) -> N
     assert all(set(rows) <= {("a.md",)} for rows in left.values()), left
     assert left["readability"] == left["minhash_signatures"] == left[BANDS_BY_PAGE] == [("a.md",)]
     assert orphan_band_rows(path) == 0
+
+
+DOCUMENT_CONSTANTS = {"subject_key": "s", "content_hash": "h", "first_seen_run": 1, "last_changed_run": 1}
+# Values that fold together (case, spacing, ß and SS), blanks, and values of their own.
+_METADATA_VALUES = [
+    "Straße",
+    "STRASSE",
+    " strasse ",
+    "Sleep  apnea",
+    "sleep apnea",
+    "SLEEP APNEA",
+    "",
+    "  ",
+    None,
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([*_METADATA_VALUES, "own"]), st.sampled_from([*_METADATA_VALUES, "own"])),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sets(st.integers(0, 39), max_size=8),
+    st.sampled_from([1, 2, 5, 1000]),
+)
+def test_duplicate_metadata_checked_a_chunk_at_a_time_equals_the_whole_site(
+    values: list[tuple[str | None, str | None]], deleted: set[int], chunk_pages: int
+) -> None:
+    """The site rules over the chunks of pages sharing a stored key find what they find over
+    every live page at once; a chunk holds whole groups, fewer than chunk_pages pages plus
+    its last group; deleted pages and values nobody shares are never read."""
+    pages = pd.DataFrame(
+        {
+            "doc_key": [f"p{n:02d}.md" for n in range(len(values))],
+            "seo_title": [v if v != "own" else f"Own title {n}" for n, (v, _) in enumerate(values)],
+            "title": [t if t != "own" else f"Own {n}" for n, (_, t) in enumerate(values)],
+            "meta_description": None,
+        }
+    )
+    with duckdb.connect(":memory:") as con:
+        apply_migrations(con)
+        insert_frame(con, "documents", pages, DOCUMENT_CONSTANTS)
+        insert_frame(con, "metadata_keys", metadata_keys(pages))
+        gone = [key for n, key in enumerate(pages["doc_key"]) if n in deleted]
+        con.execute("UPDATE documents SET deleted_run = 2 WHERE list_contains(?, doc_key)", [gone])
+        live = pages.loc[~pages["doc_key"].isin(gone)]
+        for column in SITE_RULES:
+            chunks = list(pages_sharing_values(con, column, chunk_pages))
+            whole = site_rule_findings(live[["doc_key", column]], column)
+            assert sorted(key for chunk in chunks for key in chunk["doc_key"]) == sorted(whole["doc_key"])
+            by_chunk = pd.concat([site_rule_findings(chunk, column) for chunk in chunks] or [whole.iloc[:0]])
+            assert sorted(by_chunk.itertuples(index=False)) == sorted(whole.itertuples(index=False))
+            for chunk in chunks:
+                groups = chunk.groupby(metadata_keys(chunk)[f"{column}_key"].to_numpy()).size()
+                assert len(chunk) < chunk_pages + groups.max()
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0
+
+
+def test_pages_scored_before_metadata_keys_were_kept_are_found(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    apply_migrations(con)
+    pages = pd.DataFrame({"doc_key": ["a.md", "b.md", "c.md"], "seo_title": ["X", "x", "y"]})
+    insert_frame(con, "documents", pages, DOCUMENT_CONSTANTS)
+    store_keys(con, metadata_keys(pages.iloc[:1]))
+    con.execute("UPDATE documents SET deleted_run = 2 WHERE doc_key = 'c.md'")
+    assert pages_without_keys(con) == ["b.md"]
+    store_keys(con, metadata_keys(pages.iloc[1:2]))
+    assert pages_without_keys(con) == []
+    (shared,) = pages_sharing_values(con, "seo_title", 10)
+    assert sorted(shared["doc_key"]) == ["a.md", "b.md"]

@@ -16,7 +16,7 @@ import pandas as pd
 from transforms.duplicates import DuplicateSettings, fingerprint_documents
 from transforms.keywords import KeywordSettings, keyword_coverage, page_keyword_summary
 from transforms.readability import ReadabilitySettings, score_readability
-from transforms.seo import SeoThresholds, page_seo_findings, resolve_thresholds
+from transforms.seo import SeoThresholds, metadata_keys, page_seo_findings, resolve_thresholds
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,15 @@ class PageAnalysis:
     keyword_coverage: pd.DataFrame
     page_keywords: pd.DataFrame
     seo_findings: pd.DataFrame
+    metadata_keys: pd.DataFrame
     fingerprints: pd.DataFrame
     signatures: Any  # numpy (n, num_perm) uint32, row i = fingerprints row i
     bands: Any  # numpy (n, bands) uint64
 
 
 def analyse_documents(documents: pd.DataFrame, settings: AnalysisSettings) -> PageAnalysis:
-    """Readability, keyword coverage, page SEO findings and duplicate fingerprints."""
+    """Readability, keyword coverage, page SEO findings, the keys the site checks group
+    metadata by, and duplicate fingerprints."""
     readability = score_readability(documents[["doc_key", "body_text"]], settings.readability)
     readability["content_hash"] = documents["content_hash"].to_numpy()  # what the scores were computed from
     with_counts = documents.assign(word_count=readability["word_count"].to_numpy())
@@ -53,4 +55,5 @@ def analyse_documents(documents: pd.DataFrame, settings: AnalysisSettings) -> Pa
     fingerprints, signatures, bands = fingerprint_documents(
         documents.assign(text=documents["body_text"]), settings.duplicates
     )
-    return PageAnalysis(readability, coverage, summary, findings, fingerprints, signatures, bands)
+    keys = metadata_keys(documents)
+    return PageAnalysis(readability, coverage, summary, findings, keys, fingerprints, signatures, bands)

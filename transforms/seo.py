@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import xxhash
 
 from transforms.keywords import (
     YOAST_DENSITY_MAX,
@@ -323,6 +324,37 @@ def _excerpt(value: str, limit: int = 80) -> str:
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
+def _compared_form(value: str | None) -> str:
+    """A metadata value as the site rules compare it: case folded, whitespace collapsed;
+    "" when missing or blank."""
+    return " ".join(value.casefold().split()) if value else ""
+
+
+def _value_keys(values: pd.Series) -> pd.api.extensions.ExtensionArray:
+    """xxhash64 (UInt64) of each value's compared form, <NA> when blank; each distinct
+    value folded once."""
+    codes, distinct = pd.factorize(values)
+    keys = []
+    for value in distinct.tolist():
+        compared = _compared_form(_present(value))
+        keys.append(xxhash.xxh64_intdigest(compared.encode("utf-8", "surrogatepass")) if compared else None)
+    return pd.array([*keys, None], dtype="UInt64")[codes]  # code -1 (missing): the None
+
+
+def metadata_keys(documents: pd.DataFrame) -> pd.DataFrame:
+    """doc_key and, per SITE_RULES column, `<column>_key`: a hash of the value as the site
+    rules compare it. Pages whose values are equal so share a key; the warehouse groups by
+    keys to hand `site_rule_findings` only pages that share one, a bounded set at a time."""
+    keys = pd.DataFrame({"doc_key": documents["doc_key"].to_numpy()})
+    for column in SITE_RULES:
+        keys[f"{column}_key"] = (
+            _value_keys(documents[column])
+            if column in documents
+            else pd.array([None] * len(keys), dtype="UInt64")
+        )
+    return keys
+
+
 def _duplicates(documents: pd.DataFrame, column: str, rule: str, label: str) -> pd.DataFrame:
     """Findings for pages whose ``column`` equals another page's, ignoring case and spacing:
     doc_key, rule, detail; groups in the order of their first page, pages by doc_key.
@@ -335,7 +367,7 @@ def _duplicates(documents: pd.DataFrame, column: str, rule: str, label: str) -> 
         return found
     codes, distinct = pd.factorize(documents[column])  # code -1: missing
     present = [_present(value) for value in distinct.tolist()]
-    normal = [" ".join(value.casefold().split()) if value else "" for value in present]
+    normal = [_compared_form(value) for value in present]
     normal_codes, _ = pd.factorize(np.asarray(normal, dtype=object))
     group_of_value = np.where(np.asarray([bool(value) for value in normal], dtype=bool), normal_codes, -1)
     group = np.full(len(codes), -1, dtype=np.int64)

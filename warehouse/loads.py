@@ -15,7 +15,7 @@ from warehouse.documents import record_errors, touch_unchanged, upsert_documents
 from warehouse.runs import record_batch
 from warehouse.store import checkpoint, delete_scattered, insert_frame, registered, replace_rows, transaction
 
-PAGE_ANALYSIS_TABLES = ("readability", "keyword_coverage", "page_keywords")
+PAGE_ANALYSIS_TABLES = ("readability", "keyword_coverage", "page_keywords", "metadata_keys")
 
 
 def load_ingest_batch(con: duckdb.DuckDBPyConnection, run_id: int, batch_no: int, batch: IngestBatch) -> dict:
@@ -48,6 +48,7 @@ def load_page_analysis(con: duckdb.DuckDBPyConnection, run_id: int, analysis: Pa
         replace_rows(con, "readability", analysis.readability, scored, {"scored_run": run_id})
         replace_rows(con, "keyword_coverage", analysis.keyword_coverage, scored)
         replace_rows(con, "page_keywords", analysis.page_keywords, scored)
+        replace_rows(con, "metadata_keys", analysis.metadata_keys, scored)
         if scored:
             con.execute(
                 "DELETE FROM seo_findings WHERE scope = 'page' AND doc_key IN (SELECT unnest(?))", [scored]

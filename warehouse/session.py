@@ -12,6 +12,7 @@ import duckdb
 
 from warehouse.lock import WarehouseLock
 from warehouse.marts import MART_CHUNK_PAGES
+from warehouse.metadata_keys import SITE_CHUNK_PAGES
 from warehouse.migrate import apply_migrations
 from warehouse.runs import abandon_stale_runs, finish_run, run_summary, start_run
 from warehouse.store import checkpoint
@@ -49,6 +50,9 @@ class DuckDBSettings:
     mart_chunk_pages: the page marts are built, and the findings CSVs sorted, for about this
     many pages at a time, so the memory those queries need does not grow with the site
     (warehouse.marts.rebuild_marts, export_findings_csvs).
+    site_chunk_pages: the duplicate-metadata checks read and check the pages sharing an SEO
+    title, meta description or title about this many at a time (whole groups of equal
+    values; warehouse.metadata_keys.pages_sharing_values).
     """
 
     memory_limit: str = "512MB"
@@ -56,16 +60,19 @@ class DuckDBSettings:
     site_memory_limit: str = "256MB"
     checkpoint_threshold: str = "128MB"
     mart_chunk_pages: int = MART_CHUNK_PAGES
+    site_chunk_pages: int = SITE_CHUNK_PAGES
 
     def __post_init__(self) -> None:
         for name in ("memory_limit", "batch_memory_limit", "site_memory_limit", "checkpoint_threshold"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _SIZE.fullmatch(value):
                 raise ValueError(f"[duckdb] {name} is a size like '512MB' or '2GB', not {value!r}")
-        if isinstance(self.mart_chunk_pages, bool) or not isinstance(self.mart_chunk_pages, int):
-            raise ValueError(f"[duckdb] mart_chunk_pages is a whole number, not {self.mart_chunk_pages!r}")
-        if self.mart_chunk_pages < 1:
-            raise ValueError(f"[duckdb] mart_chunk_pages must be at least 1, not {self.mart_chunk_pages}")
+        for name in ("mart_chunk_pages", "site_chunk_pages"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"[duckdb] {name} is a whole number, not {value!r}")
+            if value < 1:
+                raise ValueError(f"[duckdb] {name} must be at least 1, not {value}")
 
 
 _SIZE = re.compile(r"\d+(\.\d+)?\s*[KMGT]i?B", re.IGNORECASE)
