@@ -20,7 +20,7 @@ from flows.site import analyse_site
 from flows.streaming import stream_results, submitter
 from flows.tasks import analyse_batch, ingest_batch, scan_content_folder
 from transforms.analysis import AnalysisSettings
-from transforms.changes import plan_ingest, split_batches, still_quarantined
+from transforms.changes import split_batches, still_quarantined
 from transforms.ingest import IngestBatch
 from warehouse import documents as documents_table
 from warehouse.loads import forget_documents, load_ingest_batch, load_page_analysis
@@ -94,10 +94,8 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     stale, and the analyse step picks it up)."""
     logger = get_run_logger()
     scan = scan_content_folder(settings.content_dir, settings.ingest.patterns, settings.ingest.max_file_bytes)
-    files = scan.files_frame()
-    stored = documents_table.file_states(run.con)
     trust_file_stat = settings.ingest.trust_file_stat and not full_refresh
-    to_read, unchanged = plan_ingest(files, stored, trust_file_stat)
+    to_read, unchanged = documents_table.files_to_read(run.con, scan.files, trust_file_stat)
     to_read, quarantined = still_quarantined(
         to_read, documents_table.quarantined_file_states(run.con, run.run_id), trust_file_stat
     )
@@ -109,8 +107,8 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     logger.info(
         "Ingest: %d files found, %d unchanged by size and date, %d quarantined and unchanged since, "
         "%d to read in %d batches",
-        len(files) + len(skipped),
-        len(unchanged),
+        scan.files.num_rows + len(skipped),
+        unchanged,
         len(quarantined),
         len(to_read),
         len(batches),

@@ -9,7 +9,6 @@ import pytest
 
 from transforms.changes import (
     batch_size_for,
-    plan_ingest,
     site_steps_side_by_side,
     split_batches,
     still_quarantined,
@@ -170,19 +169,6 @@ def test_keywords_and_subject_keys_are_cleaned() -> None:
     assert subject_key("Health Studies") == subject_key("health  studies") == subject_key("Health-Studies.")
     assert subject_key("Art & Design") == "art-and-design"
     assert subject_key(None) == subject_key("") == "unassigned"
-
-
-def test_plan_ingest_reads_only_files_whose_stat_moved() -> None:
-    files = pd.DataFrame({"doc_key": ["a", "b", "c"], "file_size": [1, 2, 3], "file_mtime_ns": [10, 20, 30]})
-    stored = pd.DataFrame(
-        {"doc_key": ["a", "b"], "content_hash": ["ha", "hb"], "file_size": [1, 2], "file_mtime_ns": [10, 21]}
-    )
-    to_read, unchanged = plan_ingest(files, stored, trust_file_stat=True)
-    assert unchanged["doc_key"].tolist() == ["a"]
-    assert to_read["doc_key"].tolist() == ["b", "c"]
-    assert to_read["known_hash"].tolist()[0] == "hb" and pd.isna(to_read["known_hash"].tolist()[1])
-    to_read, unchanged = plan_ingest(files, stored, trust_file_stat=False)
-    assert len(to_read) == 3 and unchanged.empty
 
 
 def test_quarantined_files_with_the_same_stat_keep_their_error_unread() -> None:

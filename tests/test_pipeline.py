@@ -251,7 +251,7 @@ def test_each_phase_runs_at_its_duckdb_memory_limit(
 
     def recording(phase: str, step):
         def step_with_limit(run, *args, **kwargs):
-            setting = run.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+            setting = run.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
             seen[phase] = duckdb_size_bytes(setting)
             return step(run, *args, **kwargs)
 

@@ -17,7 +17,7 @@ from transforms.fields import QUICKTAKES
 from transforms.ingest import IngestBatch, RawFile, parse_documents
 from transforms.keywords import main_keyword_keys, shared_main_keywords
 from transforms.seo import SITE_RULES, metadata_keys, site_rule_findings
-from warehouse.documents import deleted_with_rows, distinct_main_keywords, mark_deleted
+from warehouse.documents import deleted_with_rows, distinct_main_keywords, files_to_read, mark_deleted
 from warehouse.loads import (
     PAGE_ANALYSIS_TABLES,
     forget_documents,
@@ -438,3 +438,35 @@ def test_pages_scored_before_metadata_keys_were_kept_are_found(tmp_path: Path) -
     assert pages_without_keys(con) == []
     (shared,) = pages_sharing_values(con, "seo_title", 10)
     assert sorted(shared["doc_key"]) == ["a.md", "b.md"]
+
+
+def test_files_to_read_are_those_whose_size_or_date_moved(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    apply_migrations(con)
+    stored = pd.DataFrame(
+        {
+            "doc_key": ["a", "b", "gone"],
+            "content_hash": ["ha", "hb", "hg"],
+            "file_size": [1, 2, 9],
+            "file_mtime_ns": [10, 21, 90],
+        }
+    )
+    constants = {"subject_key": "s", "first_seen_run": 1, "last_changed_run": 1}
+    insert_frame(con, "documents", stored, constants)
+    con.execute("UPDATE documents SET deleted_run = 1 WHERE doc_key = 'gone'")
+    mtime = 1_795_749_947_414_529_148  # past float64's exact integers
+    files = pa.table(
+        {
+            "doc_key": ["c", "b", "a", "gone", "d"],
+            "file_size": pa.array([3, 2, 1, 9, 4], pa.int64()),
+            "file_mtime_ns": pa.array([30, 20, 10, 90, mtime], pa.int64()),
+        }
+    )
+    to_read, unread = files_to_read(con, files, trust_file_stat=True)
+    assert unread == 1  # a: the stored size and date
+    assert to_read["doc_key"].tolist() == ["b", "c", "d", "gone"]  # a deleted page's file came back
+    assert to_read["known_hash"].tolist()[0] == "hb" and to_read["known_hash"].iloc[1:].isna().all()
+    assert to_read["file_mtime_ns"].tolist()[2] == mtime
+    to_read, unread = files_to_read(con, files, trust_file_stat=False)
+    assert unread == 0 and to_read["doc_key"].tolist() == ["a", "b", "c", "d", "gone"]
+    assert to_read["known_hash"].tolist()[:2] == ["ha", "hb"]

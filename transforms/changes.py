@@ -7,42 +7,6 @@ import math
 import pandas as pd
 
 
-def plan_ingest(
-    files: pd.DataFrame, stored: pd.DataFrame, trust_file_stat: bool
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split scanned files into (to_read, unchanged).
-
-    files: doc_key, file_size, file_mtime_ns of every file found now.
-    stored: doc_key, content_hash, file_size, file_mtime_ns of the live documents.
-    A file with the stored size and mtime is unchanged without being read (when
-    trust_file_stat); the others are read, with the stored hash as `known_hash` so that a
-    file whose bytes did not change is still recognised as unchanged.
-    """
-    merged = files.merge(
-        stored.rename(
-            columns={
-                "file_size": "stored_size",
-                "file_mtime_ns": "stored_mtime_ns",
-                "content_hash": "known_hash",
-            }
-        ),
-        on="doc_key",
-        how="left",
-    )
-    same_stat = (
-        merged["known_hash"].notna()
-        & (merged["stored_size"] == merged["file_size"])
-        & (merged["stored_mtime_ns"] == merged["file_mtime_ns"])
-    )
-    if not trust_file_stat:
-        same_stat &= False
-    columns = ["doc_key", "file_size", "file_mtime_ns", "known_hash"]
-    return (
-        merged.loc[~same_stat, columns].reset_index(drop=True),
-        merged.loc[same_stat, columns].reset_index(drop=True),
-    )
-
-
 def still_quarantined(
     to_read: pd.DataFrame, quarantined: pd.DataFrame, trust_file_stat: bool
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

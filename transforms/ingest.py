@@ -63,16 +63,17 @@ class IngestBatch:
     documents: pd.DataFrame  # new or changed documents
     unchanged: pd.DataFrame  # doc_key, file_size, file_mtime_ns: same bytes as stored
     errors: pd.DataFrame  # ERROR_FRAME_COLUMNS; content_hash and file state when the file was read
+    unread_unchanged: int = 0  # files with the stored size and mtime: not read, nothing to store
 
     @property
     def files_seen(self) -> int:
-        return len(self.documents) + len(self.unchanged) + len(self.errors)
+        return len(self.documents) + len(self.unchanged) + self.unread_unchanged + len(self.errors)
 
     @classmethod
-    def of_unread(cls, unchanged: pd.DataFrame, *errors: pd.DataFrame) -> IngestBatch:
-        """Files settled without reading: unchanged by size and date, and errors (skipped by
-        the scan, still quarantined): frames with path, error_kind, message and any other of
-        ERROR_FRAME_COLUMNS. Each is aligned to ERROR_FRAME_COLUMNS as Python objects before
+    def of_unread(cls, unchanged: int, *errors: pd.DataFrame) -> IngestBatch:
+        """Files settled without reading: how many are unchanged by size and date, and errors
+        (skipped by the scan, still quarantined): frames with path, error_kind, message and
+        any other of ERROR_FRAME_COLUMNS. Each is aligned to ERROR_FRAME_COLUMNS as Python objects before
         they meet, so missing values become NULLs and integers never pass through float64."""
         aligned = [frame.reindex(columns=list(ERROR_FRAME_COLUMNS)).astype(object) for frame in errors]
         merged = (
@@ -82,8 +83,9 @@ class IngestBatch:
         )
         return cls(
             document_frame([]),
-            unchanged[["doc_key", "file_size", "file_mtime_ns"]],
+            pd.DataFrame(columns=["doc_key", "file_size", "file_mtime_ns"]),
             merged.where(merged.notna(), None),
+            unchanged,
         )
 
 

@@ -36,11 +36,32 @@ DOCUMENT_SCHEMA = pa.schema(
 )
 
 
-def file_states(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """What the warehouse knows of each live file: hash, size and mtime, for change detection."""
-    return con.execute(
-        "SELECT doc_key, content_hash, file_size, file_mtime_ns FROM documents WHERE deleted_run IS NULL"
-    ).df()
+def files_to_read(
+    con: duckdb.DuckDBPyConnection, files: pa.Table, trust_file_stat: bool
+) -> tuple[pd.DataFrame, int]:
+    """Split the scanned files (doc_key, file_size, file_mtime_ns) into those to read, by
+    doc_key (doc_key, file_size, file_mtime_ns, known_hash: the stored content hash, so that
+    a file whose bytes did not change is still recognised as unchanged), and the number left
+    unread: a live document's file with the stored size and mtime (when trust_file_stat),
+    unchanged and with nothing to store.
+
+    Compared in DuckDB: at 400,000 pages the stored states as a frame, merged with the scan
+    in pandas, took the flow process from ~210 to ~680 MB at its peak before any page was
+    read (a 1% rerun's), and the unchanged files' rows went on to a batch that rewrote their
+    size and mtime with the same values."""
+    with registered(con, "scanned", files.select(["doc_key", "file_size", "file_mtime_ns"])):
+        to_read = con.execute(
+            """
+            SELECT f.doc_key, f.file_size, f.file_mtime_ns, d.content_hash AS known_hash
+            FROM scanned f
+            LEFT JOIN (SELECT doc_key, content_hash, file_size, file_mtime_ns FROM documents
+                       WHERE deleted_run IS NULL) d USING (doc_key)
+            WHERE NOT coalesce($trust AND d.file_size = f.file_size AND d.file_mtime_ns = f.file_mtime_ns, false)
+            ORDER BY f.doc_key
+            """,
+            {"trust": trust_file_stat},
+        ).df()
+    return to_read, files.num_rows - len(to_read)
 
 
 def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.DataFrame) -> dict[str, int]:

@@ -25,7 +25,7 @@ def load_ingest_batch(con: duckdb.DuckDBPyConnection, run_id: int, batch_no: int
         record_errors(con, run_id, batch.errors)
         counts.update(
             files_seen=batch.files_seen,
-            docs_unchanged=len(batch.unchanged),
+            docs_unchanged=len(batch.unchanged) + batch.unread_unchanged,
             files_quarantined=len(batch.errors),
         )
         record_batch(con, run_id, batch_no, counts)
