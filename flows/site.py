@@ -20,7 +20,6 @@ from transforms.duplicates import (
     cluster_duplicates,
     confirm_pairs,
     exact_duplicate_pairs,
-    merge_duplicate_pairs,
     pair_members,
     pairs_touching,
     promising_pairs,
@@ -129,17 +128,45 @@ def refresh_duplicates(
     benchmarks.duplicates times it too.
     """
     touched = None if changed is None else [*changed, *duplicate_index.unindexed_pair_members(con)]
+    candidates, near = _near_pairs(con, settings, changed, texts_of)
+    pairs, regrouped = _pairs_found(con, settings, touched, near)
+    with transaction(con):
+        duplicate_index.replace_pairs(con, pairs, run_id, touched, regrouped)
+        del pairs  # a first run's pairs of every group (~400,000 at 400,000 generated pages)
+        linking = duplicate_index.load_pairs(con, CLUSTER_KINDS)
+        duplicate_index.store_clusters(con, cluster_duplicates(linking, pages_of(pair_members(linking))))
+    return DuplicateCounts(candidates, len(near), len(linking))
+
+
+# The steps of refresh_duplicates, each a function so that what it holds (candidate pairs,
+# signatures, every page's group keys) is freed when it returns, not kept to the end.
+
+
+def _near_pairs(
+    con: duckdb.DuckDBPyConnection,
+    settings: DuplicateSettings,
+    changed: Sequence[str] | None,
+    texts_of: Callable[[Sequence[str]], pd.Series],
+) -> tuple[int, pd.DataFrame]:
+    """How many LSH candidate pairs were verified, and the confirmed near pairs."""
     candidates = duplicate_index.candidate_pairs(con, None if changed is None else list(changed))
     keys, signatures = duplicate_index.load_signatures(con, pair_members(candidates))
     promising = promising_pairs(candidates, keys, signatures, settings)  # texts of these pages only
-    near = confirm_pairs(promising, keys, signatures, settings, texts_of(pair_members(promising)))
-    regrouped, fingerprints = duplicate_index.group_neighbourhood(con, touched)
-    grouped = merge_duplicate_pairs(
-        exact_duplicate_pairs(fingerprints, settings), title_duplicate_pairs(fingerprints, settings)
+    return len(candidates), confirm_pairs(
+        promising, keys, signatures, settings, texts_of(pair_members(promising))
     )
-    pairs = merge_duplicate_pairs(pairs_touching(grouped, regrouped), near)
-    with transaction(con):
-        duplicate_index.replace_pairs(con, pairs, run_id, touched, regrouped)
-        linking = duplicate_index.load_pairs(con, CLUSTER_KINDS)
-        duplicate_index.store_clusters(con, cluster_duplicates(linking, pages_of(pair_members(linking))))
-    return DuplicateCounts(len(candidates), len(near), len(linking))
+
+
+def _pairs_found(
+    con: duckdb.DuckDBPyConnection,
+    settings: DuplicateSettings,
+    touched: Sequence[str] | None,
+    near: pd.DataFrame,
+) -> tuple[list[pd.DataFrame], list[str] | None]:
+    """The pairs to store, as frames (exact and title pairs of the regrouped pages, and the
+    near pairs; `replace_pairs` keeps the strongest finding of a pair), and the regrouped
+    pages."""
+    regrouped, fingerprints = duplicate_index.group_neighbourhood(con, touched)
+    exact = pairs_touching(exact_duplicate_pairs(fingerprints, settings), regrouped)
+    title = pairs_touching(title_duplicate_pairs(fingerprints, settings), regrouped)
+    return [exact, title, near], regrouped

@@ -554,6 +554,33 @@ def test_replace_pairs_keeps_untouched_near_pairs_and_first_found_run() -> None:
     assert stored.loc[("c", "d"), "similarity"] == 0.85
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_replace_pairs_takes_unmerged_frames_as_their_merge(seed: int) -> None:
+    """Pairs handed over in several frames, repeats within and across them, are stored as
+    `merge_duplicate_pairs` of those frames would be: the strongest kind of each pair."""
+    rng = np.random.default_rng(seed)
+    keys = [f"p{i}" for i in range(8)]
+    frames = []
+    for kind in ("title", "near", "exact"):
+        a, b = rng.integers(0, 8, 12), rng.integers(0, 8, 12)
+        rows = [(keys[min(x, y)], keys[max(x, y)]) for x, y in zip(a, b, strict=True) if x != y]
+        similarity = 1.0 if kind == "exact" else (np.nan if kind == "title" else 0.9)
+        frames.append(
+            pd.DataFrame(rows, columns=["doc_key_a", "doc_key_b"]).assign(kind=kind, similarity=similarity)
+        )
+    merged, split = warehouse(), warehouse()
+    duplicate_index.replace_pairs(merged, merge_duplicate_pairs(*frames), run_id=1, touched_doc_keys=None)
+    duplicate_index.replace_pairs(split, frames, run_id=1, touched_doc_keys=None)
+    stored = "SELECT * FROM duplicate_pairs ORDER BY ALL"
+    assert split.sql(stored).fetchall() == merged.sql(stored).fetchall()
+    assert {kind for (kind,) in split.sql("SELECT DISTINCT kind FROM duplicate_pairs").fetchall()} <= {
+        "exact",
+        "near",
+        "title",
+    }
+    assert split.sql("SELECT count(*) FROM duplicate_pairs").fetchall()[0][0] > 5
+
+
 # --- the issue's figures on a generated corpus ----------------------------------------------
 
 

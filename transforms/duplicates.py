@@ -7,8 +7,9 @@ Flow of one run (the warehouse side is `warehouse.duplicate_index`):
      keeps those whose (exact, where texts are at hand) Jaccard reaches the threshold.
   3. `exact_duplicate_pairs` and `title_duplicate_pairs` run over the stored hashes and titles
      of the groups the changed pages left or joined (all pages on a first run), and
-     `pairs_touching` keeps the pairs of those groups' pages; `merge_duplicate_pairs` keeps one
-     row per pair; `cluster_duplicates` rebuilds the clusters from all stored pairs.
+     `pairs_touching` keeps the pairs of those groups' pages; the warehouse stores one row per
+     pair, the strongest kind (as `merge_duplicate_pairs` would keep, without a merged copy in
+     memory); `cluster_duplicates` rebuilds the clusters from all stored pairs.
 """
 
 from __future__ import annotations
