@@ -95,12 +95,12 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     logger = get_run_logger()
     scan = scan_content_folder(settings.content_dir, settings.ingest.patterns, settings.ingest.max_file_bytes)
     trust_file_stat = settings.ingest.trust_file_stat and not full_refresh
-    to_read, unchanged = documents_table.files_to_read(run.con, scan.files, trust_file_stat)
+    to_read, unread_unchanged = documents_table.files_to_read(run.con, scan.files, trust_file_stat)
     to_read, quarantined = still_quarantined(
         to_read, documents_table.quarantined_file_states(run.con, run.run_id), trust_file_stat
     )
     skipped = scan.skipped_frame()
-    load_ingest_batch(run.con, run.run_id, 0, IngestBatch.of_unread(unchanged, skipped, quarantined))
+    load_ingest_batch(run.con, run.run_id, 0, IngestBatch.of_unread(unread_unchanged, skipped, quarantined))
     in_process, size = settings.batching(len(to_read))
     batches = split_batches(to_read, size)
     freeze_long_lived()
@@ -108,7 +108,7 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
         "Ingest: %d files found, %d unchanged by size and date, %d quarantined and unchanged since, "
         "%d to read in %d batches",
         scan.files.num_rows + len(skipped),
-        unchanged,
+        unread_unchanged,
         len(quarantined),
         len(to_read),
         len(batches),

@@ -375,8 +375,13 @@ def replace_pairs(
     keep_grouped = "kind <> 'near'" if incremental else "FALSE"
     frames = [pairs] if isinstance(pairs, pd.DataFrame) else list(pairs)
     new_pairs = pa.concat_tables(  # each frame's columns converted once, not joined into one
-        pa.Table.from_pandas(frame[_PAIR_SCHEMA.names], schema=_PAIR_SCHEMA, preserve_index=False)
-        for frame in frames or [pd.DataFrame(columns=["doc_key_a", "doc_key_b", "kind", "similarity"])]
+        [
+            _PAIR_SCHEMA.empty_table(),
+            *(
+                pa.Table.from_pandas(f[_PAIR_SCHEMA.names], schema=_PAIR_SCHEMA, preserve_index=False)
+                for f in frames
+            ),
+        ]
     )
     with (
         _registered(con, new_pairs) as new,

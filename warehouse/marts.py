@@ -310,9 +310,12 @@ _FINDINGS_FROM = """
     LEFT JOIN finding_rules r USING (rule)
 """
 _FINDINGS_SQL = f"SELECT {_FINDINGS_COLUMNS} {_FINDINGS_FROM}"
-_SEVERITY_ORDER = "CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END"
 # Worst page first, then errors before warnings; the last keys only make the order stable.
-_FINDINGS_ORDER = f"ORDER BY f.subject_key, q.priority_rank, {_SEVERITY_ORDER}, f.rule, f.doc_key, f.detail"
+_FINDINGS_ORDER = """
+    ORDER BY f.subject_key, q.priority_rank,
+             CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, f.rule,
+             f.doc_key, f.detail
+"""
 FINDINGS_CSV_COLUMNS = (
     "doc_key",
     "title",
@@ -323,9 +326,6 @@ FINDINGS_CSV_COLUMNS = (
     "explanation",
     "suggested_fix",
 )
-# _FINDINGS_ORDER within a subject, on the findings CSVs' table (doc_key and detail as
-# stored: the cells may carry an apostrophe).
-_CSV_SORT_KEYS = "priority_rank, severity_order, rule, sort_doc_key, sort_detail"
 # A spreadsheet runs a cell starting with = + - @ (or tab, CR) as a formula: an apostrophe
 # goes in front of such a cell from content (doc_key, title, URL, detail; the other columns
 # are the rules' own texts). Its first character compared, not a regular expression: at
@@ -349,7 +349,8 @@ def export_findings_csvs(
     """All findings of each subject as CSV (FINDINGS_CSV_COLUMNS), worst page first, to
     paths[subject_key]; returns the subject keys whose file was written. The findings of a
     group of subjects (about `chunk_pages` pages; a larger subject alone) are joined once,
-    into a table with their sort keys, and each file is its subject's rows sorted; one group
+    into a table with each row's position in _FINDINGS_ORDER, and each file is its subject's
+    rows sorted by it; one group
     at a time, so that table does not grow with the site. (The sort is in each file's query:
     a table written in order does not give its rows back in order through a filtered scan.
     At 100,000 pages, with the table built in order and the files unsorted, one or two of 40
@@ -383,9 +384,8 @@ def export_findings_csvs(
             con.execute(
                 f"""
                 CREATE OR REPLACE TEMP TABLE findings_csv_rows AS
-                SELECT subject_key, {cells}, {_CSV_SORT_KEYS} FROM (
-                    SELECT {_FINDINGS_COLUMNS}, q.priority_rank, {_SEVERITY_ORDER} AS severity_order,
-                           f.doc_key AS sort_doc_key, f.detail AS sort_detail
+                SELECT subject_key, {cells}, position FROM (
+                    SELECT {_FINDINGS_COLUMNS}, row_number() OVER ({_FINDINGS_ORDER}) AS position
                     {_FINDINGS_FROM}
                     WHERE list_contains($subjects, f.subject_key)
                 )
@@ -394,8 +394,7 @@ def export_findings_csvs(
             )
             for subject_key in subjects:
                 query = (
-                    f"SELECT {columns} FROM findings_csv_rows WHERE subject_key = $subject "
-                    f"ORDER BY {_CSV_SORT_KEYS}"
+                    f"SELECT {columns} FROM findings_csv_rows WHERE subject_key = $subject ORDER BY position"
                 )
                 path = _sql_path(paths[subject_key])
                 con.execute(f"COPY ({query}) TO {path} (FORMAT csv, HEADER)", {"subject": subject_key})
@@ -444,7 +443,6 @@ def _findings_csv_fingerprints(con: duckdb.DuckDBPyConnection, paths: dict[str, 
         _FINDINGS_ORDER,
         _CSV_CELL,
         repr(_CSV_CONTENT_COLUMNS),
-        _CSV_SORT_KEYS,
         repr(FINDINGS_CSV_COLUMNS),
     ]
     return {
