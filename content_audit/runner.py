@@ -199,10 +199,12 @@ def log_task_runner(settings: Any) -> None:
 def stop_worker_processes() -> None:
     """Stop the flow's worker processes once every batch has been scored: the site-wide
     steps after that run in the flow process, and idle workers would hold ~190 MB each
-    through them. Thread and Dask runners are left alone (no processes of ours to stop)."""
+    through them. They exit on their own, beside the next steps: the flow does not wait
+    for them (the task runner's exit does). Thread and Dask runners are left alone (no
+    processes of ours to stop)."""
     from prefect.context import FlowRunContext
 
     context = FlowRunContext.get()
     pool = getattr(context.task_runner, "worker_pool", None) if context is not None else None
     if pool is not None:
-        pool.stop()
+        pool.stop(wait=False)

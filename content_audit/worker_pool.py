@@ -54,12 +54,14 @@ class WorkerPool:
                 )
             return self._executor
 
-    def stop(self) -> None:
-        """Stop the worker processes (waiting for them to exit); a later batch starts new ones."""
+    def stop(self, wait: bool = True) -> None:
+        """Stop the worker processes; a later batch starts new ones. wait False: return once
+        they are told to exit, and let them free their memory and exit beside the next step
+        (waiting took 0.54 s of a 20,000-page cold run here)."""
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            executor.shutdown(wait=wait, cancel_futures=True)
 
 
 def offload(function: Callable[..., T], *args: Any) -> T:

@@ -7,6 +7,7 @@ import gc
 import os
 import subprocess
 import sys
+import time
 import weakref
 
 import psutil
@@ -78,6 +79,20 @@ def test_frozen_objects_are_unfrozen_at_exit_so_duckdb_reports_no_leak() -> None
     assert done.returncode == 0 and "leak" not in done.stderr, done.stderr
 
 
+def _exits_within(pid: int, seconds: float) -> bool:
+    """Whether process `pid` ends (or is a zombie, left for its parent to reap) in time;
+    polled, not waited on, so the pool still reaps its own worker."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def _worker_state() -> tuple[int, tuple[int, int, int], bool]:
     return os.getpid(), gc.get_threshold(), any(name.split(".")[0] == "prefect" for name in sys.modules)
 
@@ -99,11 +114,8 @@ def test_batches_run_in_prepared_workers_without_prefect_that_stop_once_batches_
         pid, thresholds, prefect_loaded = worker_state.submit().result()
         inline_pid = worker_state()[0]  # called in the flow, not submitted: runs here
         alive_while_scoring = psutil.pid_exists(pid)
-        stop_worker_processes()
-        try:
-            stopped = psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            stopped = True
+        stop_worker_processes()  # returns at once; the worker exits on its own
+        stopped = _exits_within(pid, seconds=60)
         return (pid, thresholds, prefect_loaded), inline_pid, alive_while_scoring, stopped
 
     (pid, thresholds, prefect_loaded), inline_pid, alive_while_scoring, stopped = scored_then_stopped()
