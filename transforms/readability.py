@@ -223,8 +223,11 @@ def _count_document(text: str, lexicon: _Lexicon, settings: ReadabilitySettings)
     line_words = _segment_word_counts(text.split("\n"), exact)
     # Linsear Write: first 100 words, and sentences of the text up to the 100th word.
     if len(pieces) > _LINSEAR_WORDS and len(tokens) >= _LINSEAR_WORDS:
-        last = next(itertools.islice(_WORD_PIECE.finditer(text), _LINSEAR_WORDS - 1, None))
-        linsear_text = text[: last.end()]
+        if exact:
+            last = next(itertools.islice(_WORD_PIECE.finditer(text), _LINSEAR_WORDS - 1, None))
+            linsear_text = text[: last.end()]
+        else:  # every piece holds a word character: the first 100 pieces are the 100 words
+            linsear_text = " ".join(pieces[:_LINSEAR_WORDS])
         linsear_totals = sum(map(packed, tokens[:_LINSEAR_WORDS]))
     else:
         linsear_text = " ".join(pieces)
