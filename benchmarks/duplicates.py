@@ -43,6 +43,7 @@ from transforms.duplicates import (
     tokenise,
 )
 from warehouse import duplicate_index
+from warehouse.metadata_keys import SITE_CHUNK_PAGES
 
 RERUNS = 3
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -103,12 +104,14 @@ def duplicate_step(
     run_id: int,
     changed_doc_keys: Sequence[str] | None = None,
     deleted_doc_keys: Sequence[str] = (),
+    chunk_pages: int = SITE_CHUNK_PAGES,
 ) -> None:
     """One run's duplicate work: the flow's pass (`flows.site.refresh_duplicates`) after
     storing the changed pages' fingerprints, as a run's analysis batches do.
 
     documents: every current page (doc_key, title, question, answer, published_date).
     changed_doc_keys: new and changed pages (None: first run, all pages).
+    chunk_pages: as `[duckdb] site_chunk_pages`.
     """
     duplicate_index.remove_documents(con, deleted_doc_keys)
     changed = (
@@ -122,7 +125,7 @@ def duplicate_step(
     def pages_of(doc_keys: Sequence[str]) -> pd.DataFrame:
         return documents[documents["doc_key"].isin(doc_keys)]
 
-    refresh_duplicates(con, settings, run_id, changed_doc_keys, pages_of, texts.reindex)
+    refresh_duplicates(con, settings, run_id, changed_doc_keys, pages_of, texts.reindex, chunk_pages)
 
 
 def stored_pairs_after_step(documents: pd.DataFrame, settings: DuplicateSettings) -> pd.DataFrame:

@@ -4,7 +4,8 @@ keyword cannibalisation, duplicate pages). Runs in the flow process, on small co
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -30,7 +31,7 @@ from transforms.seo import SITE_RULES, metadata_keys, site_rule_findings
 from warehouse import duplicate_index
 from warehouse.documents import distinct_main_keywords, documents_frame, live_page_count
 from warehouse.loads import replace_site_findings
-from warehouse.metadata_keys import pages_sharing_values, pages_without_keys, store_keys
+from warehouse.metadata_keys import SITE_CHUNK_PAGES, pages_sharing_values, pages_without_keys, store_keys
 from warehouse.session import RunSession
 from warehouse.store import transaction
 
@@ -96,7 +97,13 @@ def detect_duplicates(run: RunSession, settings: AnalysisSettings, changed: Sequ
         return documents_frame(run.con, doc_keys, CANONICAL_COLUMNS)
 
     counts = refresh_duplicates(
-        run.con, settings.duplicates, run.run_id, changed, canonical_columns, body_texts
+        run.con,
+        settings.duplicates,
+        run.run_id,
+        changed,
+        canonical_columns,
+        body_texts,
+        run.tuning.site_chunk_pages,
     )
     get_run_logger().info(
         "Duplicates: %d candidates checked, %d near pairs confirmed; %d exact or near pairs stored",
@@ -119,20 +126,21 @@ def refresh_duplicates(
     changed: Sequence[str] | None,
     pages_of: Callable[[Sequence[str]], pd.DataFrame],
     texts_of: Callable[[Sequence[str]], pd.Series],
+    chunk_pages: int = SITE_CHUNK_PAGES,
 ) -> DuplicateCounts:
     """One duplicate pass over the stored index (signatures of new and changed pages already
     stored): near pairs of the changed pages, exact and title pairs of the groups they left
     or joined, clusters over all stored pairs. changed None: every page (first run).
     pages_of: doc_key and the canonical-page columns of `cluster_duplicates` of the given
-    pages; texts_of: their body text by doc_key, for exact verification. No Prefect here:
-    benchmarks.duplicates times it too.
+    pages; texts_of: their body text by doc_key, for exact verification. chunk_pages: about
+    how many pages' texts (near pairs verified) or group keys (a first run's exact and
+    title pairs) are read at a time. No Prefect here: benchmarks.duplicates times it too.
     """
     touched = None if changed is None else [*changed, *duplicate_index.unindexed_pair_members(con)]
-    candidates, near = _near_pairs(con, settings, changed, texts_of)
-    pairs, regrouped = _pairs_found(con, settings, touched, near)
+    candidates, near = _near_pairs(con, settings, changed, texts_of, chunk_pages)
+    regrouped, pairs = _pairs_found(con, settings, touched, chunk_pages)
     with transaction(con):
-        duplicate_index.replace_pairs(con, pairs, run_id, touched, regrouped)
-        del pairs  # a first run's pairs of every group (~400,000 at 400,000 generated pages)
+        duplicate_index.replace_pairs(con, itertools.chain([near], pairs), run_id, touched, regrouped)
         linking = duplicate_index.load_pairs(con, CLUSTER_KINDS)
         duplicate_index.store_clusters(con, cluster_duplicates(linking, pages_of(pair_members(linking))))
     return DuplicateCounts(candidates, len(near), len(linking))
@@ -147,26 +155,48 @@ def _near_pairs(
     settings: DuplicateSettings,
     changed: Sequence[str] | None,
     texts_of: Callable[[Sequence[str]], pd.Series],
+    chunk_pages: int,
 ) -> tuple[int, pd.DataFrame]:
-    """How many LSH candidate pairs were verified, and the confirmed near pairs."""
+    """How many LSH candidate pairs were verified, and the confirmed near pairs. Pairs are
+    confirmed chunk_pages pairs at a time, with the texts of their pages only."""
     candidates = duplicate_index.candidate_pairs(con, None if changed is None else list(changed))
     keys, signatures = duplicate_index.load_signatures(con, pair_members(candidates))
-    promising = promising_pairs(candidates, keys, signatures, settings)  # texts of these pages only
-    return len(candidates), confirm_pairs(
-        promising, keys, signatures, settings, texts_of(pair_members(promising))
-    )
+    promising = promising_pairs(candidates, keys, signatures, settings)
+    count = len(candidates)
+    del candidates
+    chunks = [promising[start : start + chunk_pages] for start in range(0, len(promising), chunk_pages)]
+    confirmed = [
+        confirm_pairs(chunk, keys, signatures, settings, texts_of(pair_members(chunk)))
+        for chunk in chunks or [promising]
+    ]
+    return count, pd.concat(confirmed, ignore_index=True)
 
 
 def _pairs_found(
     con: duckdb.DuckDBPyConnection,
     settings: DuplicateSettings,
     touched: Sequence[str] | None,
-    near: pd.DataFrame,
-) -> tuple[list[pd.DataFrame], list[str] | None]:
-    """The pairs to store, as frames (exact and title pairs of the regrouped pages, and the
-    near pairs; `replace_pairs` keeps the strongest finding of a pair), and the regrouped
-    pages."""
+    chunk_pages: int,
+) -> tuple[list[str] | None, Iterable[pd.DataFrame]]:
+    """The regrouped pages and their exact and title pairs, as frames (`replace_pairs` keeps
+    the strongest finding of a pair). A first run (touched None) regroups every page; on a
+    site of more than chunk_pages pages its pairs come a chunk of shared groups at a time
+    (`pages_sharing_groups`), generated while `replace_pairs` takes them: memory bounded,
+    time longer (title and question groups read apart, each page's keys converted more
+    than once: at 400,000 generated pages ~3.2 s against ~1.9 s in one piece)."""
+    if touched is None and duplicate_index.indexed_pages(con) > chunk_pages:
+        return None, _pairs_by_group_chunk(con, settings, chunk_pages)
     regrouped, fingerprints = duplicate_index.group_neighbourhood(con, touched)
     exact = pairs_touching(exact_duplicate_pairs(fingerprints, settings), regrouped)
     title = pairs_touching(title_duplicate_pairs(fingerprints, settings), regrouped)
-    return [exact, title, near], regrouped
+    return regrouped, [exact, title]
+
+
+def _pairs_by_group_chunk(
+    con: duckdb.DuckDBPyConnection, settings: DuplicateSettings, chunk_pages: int
+) -> Iterator[pd.DataFrame]:
+    for part in duplicate_index.pages_sharing_groups(con, "exact_hash", chunk_pages):
+        yield exact_duplicate_pairs(part, settings)
+    for column in ("title_key", "question_key"):  # a pair found by both is stored once
+        for part in duplicate_index.pages_sharing_groups(con, column, chunk_pages):
+            yield title_duplicate_pairs(part, settings)

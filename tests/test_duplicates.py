@@ -539,6 +539,58 @@ def test_incremental_groups_equal_a_full_run_through_random_changes() -> None:
         assert set(full["kind"]) == {"exact", "near", "title"}
 
 
+@pytest.mark.parametrize("chunk_pages", [1, 2, 5, 13])
+def test_a_first_run_in_chunks_of_groups_and_pairs_equals_one_chunk(chunk_pages: int) -> None:
+    """A first run reads the pages sharing an exact hash, title or question a chunk of
+    groups at a time, and verifies near pairs a chunk at a time: whatever the chunk size,
+    the stored pairs and clusters are those of a run in one chunk (groups large enough to
+    be stars among them)."""
+    rng = random.Random(chunk_pages)
+    settings = DuplicateSettings(group_pair_limit=3)
+    answers = [" ".join(rng.sample(SENTENCES, 6)) for _ in range(6)]
+    documents = pd.DataFrame(
+        {
+            "doc_key": [f"p{n:02d}.md" for n in range(40)],
+            "answer": [rng.choice(answers) + rng.choice(["", " More.", " Less."]) for _ in range(40)],
+            "title": [rng.choice([f"Title {n}" for n in range(6)] + [""]) for _ in range(40)],
+            "question": [rng.choice(["Why?", "How?", "", "When?", "Who?"]) for _ in range(40)],
+            "published_date": pd.NaT,
+        }
+    )
+    whole, chunked = warehouse(), warehouse()
+    duplicate_step(whole, documents, settings, run_id=1)
+    duplicate_step(chunked, documents, settings, run_id=1, chunk_pages=chunk_pages)
+    for query in (
+        "SELECT * FROM duplicate_pairs ORDER BY ALL",
+        "SELECT * FROM duplicate_clusters ORDER BY ALL",
+    ):
+        assert chunked.sql(query).fetchall() == whole.sql(query).fetchall()
+    kinds = {kind for (kind,) in whole.sql("SELECT DISTINCT kind FROM duplicate_pairs").fetchall()}
+    assert kinds == {"exact", "near", "title"}
+    # The same as the pair transforms over every page's keys at once (near pairs as stored).
+    fingerprints = duplicate_index.load_fingerprints(chunked)
+    expected = merge_duplicate_pairs(
+        exact_duplicate_pairs(fingerprints, settings),
+        duplicate_index.load_pairs(chunked, ["near"]),
+        title_duplicate_pairs(fingerprints, settings),
+    )
+    columns = ["doc_key_a", "doc_key_b", "kind"]
+    stored = duplicate_index.load_pairs(chunked)[columns]
+    assert sorted(map(tuple, expected[columns].values)) == sorted(map(tuple, stored.values))
+    # Only pages sharing a value are read, each group whole in one frame.
+    for column in duplicate_index.GROUP_COLUMNS:
+        frames = list(duplicate_index.pages_sharing_groups(chunked, column, chunk_pages))
+        sizes = whole.sql(
+            f"SELECT {column}, count(*) FROM minhash_signatures WHERE {column} IS NOT NULL "
+            f"GROUP BY ALL HAVING count(*) >= 2"
+        ).fetchall()
+        values = [value for frame in frames for value in frame[column].tolist()]
+        assert sorted(map(str, values)) == sorted(str(v) for v, n in sizes for _ in range(n))
+        assert all(len(frame) < chunk_pages + max(n for _, n in sizes) for frame in frames)
+        groups_per_frame = [set(frame[column]) for frame in frames]
+        assert sum(map(len, groups_per_frame)) == len(set().union(*groups_per_frame)) == len(sizes)
+
+
 def test_replace_pairs_keeps_untouched_near_pairs_and_first_found_run() -> None:
     con = warehouse()
     columns = ["doc_key_a", "doc_key_b", "kind", "similarity"]
@@ -571,8 +623,10 @@ def test_replace_pairs_takes_unmerged_frames_as_their_merge(seed: int) -> None:
     merged, split = warehouse(), warehouse()
     duplicate_index.replace_pairs(merged, merge_duplicate_pairs(*frames), run_id=1, touched_doc_keys=None)
     duplicate_index.replace_pairs(split, frames, run_id=1, touched_doc_keys=None)
+    generated = warehouse()  # frames taken one at a time, as a first run hands them over
+    duplicate_index.replace_pairs(generated, (frame for frame in frames), run_id=1, touched_doc_keys=None)
     stored = "SELECT * FROM duplicate_pairs ORDER BY ALL"
-    assert split.sql(stored).fetchall() == merged.sql(stored).fetchall()
+    assert split.sql(stored).fetchall() == merged.sql(stored).fetchall() == generated.sql(stored).fetchall()
     assert {kind for (kind,) in split.sql("SELECT DISTINCT kind FROM duplicate_pairs").fetchall()} <= {
         "exact",
         "near",

@@ -15,8 +15,8 @@ are recomputed from the stored hashes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, suppress
 
 import duckdb
 import numpy as np
@@ -38,6 +38,10 @@ _PAIR_SCHEMA = pa.schema(
     ]
 )
 _NEXT_PAIRS = "__duplicate_pairs_next"
+_FOUND_PAIRS = "__duplicate_pairs_found"
+_GROUP_CHUNKS = "__duplicate_group_chunks"
+# The values pages are grouped by for exact and title pairs (minhash_signatures columns).
+GROUP_COLUMNS = ("exact_hash", "title_key", "question_key")
 _REGROUPED = "__duplicate_regrouped"
 # Candidate pairs (a query with signature ids id_a, id_b) as doc_key_a < doc_key_b, less
 # those with equal exact hashes.
@@ -341,15 +345,66 @@ def load_signatures(
     return keys_out, values.reshape(len(keys_out), width)
 
 
+def indexed_pages(con: duckdb.DuckDBPyConnection) -> int:
+    """Pages in the index (with a signature)."""
+    ((pages,),) = con.execute("SELECT count(*) FROM minhash_signatures").fetchall()
+    return int(pages)
+
+
 def load_fingerprints(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """doc_key, exact_hash, title_key, question_key of every page in the index: the input of
     the exact and title pair transforms, without reading any text."""
     return con.execute("SELECT doc_key, exact_hash, title_key, question_key FROM minhash_signatures").df()
 
 
+def pages_sharing_groups(
+    con: duckdb.DuckDBPyConnection, column: str, chunk_pages: int
+) -> Iterator[pd.DataFrame]:
+    """Frames of doc_key, exact_hash and `column` (one of GROUP_COLUMNS) of the indexed pages
+    whose `column` value another page shares, about `chunk_pages` pages a frame: the groups
+    in the order of a hash of their value, each whole in the frame where it starts. A first
+    run's exact and title pairs are made from these a frame at a time (not from every page's
+    keys at once); a page whose value no other page has cannot pair and is never read.
+    exact_hash is always there: title pairs leave out pages with the same answer."""
+    if column not in GROUP_COLUMNS:
+        raise ValueError(f"not a group column: {column!r}; one of {', '.join(GROUP_COLUMNS)}")
+    if chunk_pages < 1:
+        raise ValueError(f"chunk_pages must be at least 1, not {chunk_pages}")
+    selected = "doc_key, exact_hash" if column == "exact_hash" else f"doc_key, exact_hash, {column}"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {_GROUP_CHUNKS} AS
+        SELECT value, (sum(pages) OVER (ORDER BY hash(value), value ROWS UNBOUNDED PRECEDING) - pages) // $chunk
+                   AS chunk
+        FROM (
+            SELECT {column} AS value, count(*) AS pages FROM minhash_signatures
+            WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*) >= 2
+        )
+        """,
+        {"chunk": chunk_pages},
+    )
+    try:
+        chunks = [
+            row[0]
+            for row in con.execute(f"SELECT DISTINCT chunk FROM {_GROUP_CHUNKS} ORDER BY chunk").fetchall()
+        ]
+        for chunk in chunks:
+            yield con.execute(
+                f"""
+                SELECT {selected} FROM minhash_signatures
+                WHERE {column} IN (SELECT value FROM {_GROUP_CHUNKS} WHERE chunk = $chunk)
+                """,
+                {"chunk": chunk},
+            ).df()
+    finally:
+        # In a transaction a failed statement aborted, DROP fails too: that error must surface.
+        with suppress(duckdb.TransactionException):
+            con.execute(f"DROP TABLE IF EXISTS {_GROUP_CHUNKS}")
+
+
 def replace_pairs(
     con: duckdb.DuckDBPyConnection,
-    pairs: pd.DataFrame | Sequence[pd.DataFrame],
+    pairs: pd.DataFrame | Iterable[pd.DataFrame],
     run_id: int,
     touched_doc_keys: Sequence[str] | None,
     regrouped_doc_keys: Sequence[str] | None = None,
@@ -360,7 +415,9 @@ def replace_pairs(
     similarity): near pairs of the touched pages, exact and title pairs of the regrouped
     pages (of all pages when regrouped_doc_keys is None); repeats allowed, within and across
     frames (exact beats near beats title, as in `merge_duplicate_pairs`), so the caller need
-    not merge them first (a first run's ~400,000 pairs at 400,000 pages: one copy less). Kept from before: near pairs with neither page in
+    not merge them first. Frames are taken one at a time into a temporary table: a
+    generator of frames (a first run's pairs, group partition by partition) is never in
+    memory whole (~400,000 pairs at 400,000 generated pages). Kept from before: near pairs with neither page in
     touched_doc_keys (changed, added or deleted pages; None = first run, keep nothing), and
     exact and title pairs with neither page in regrouped_doc_keys (`group_neighbourhood`;
     None: keep none). found_run is the first run that found the pair, this run's id for new
@@ -373,18 +430,9 @@ def replace_pairs(
     incremental = touched_doc_keys is not None and regrouped_doc_keys is not None
     keep_near = "kind = 'near'" if touched_doc_keys is not None else "FALSE"
     keep_grouped = "kind <> 'near'" if incremental else "FALSE"
-    frames = [pairs] if isinstance(pairs, pd.DataFrame) else list(pairs)
-    new_pairs = pa.concat_tables(  # each frame's columns converted once, not joined into one
-        [
-            _PAIR_SCHEMA.empty_table(),
-            *(
-                pa.Table.from_pandas(f[_PAIR_SCHEMA.names], schema=_PAIR_SCHEMA, preserve_index=False)
-                for f in frames
-            ),
-        ]
-    )
+    _stage_pairs(con, [pairs] if isinstance(pairs, pd.DataFrame) else pairs)
+    new = _FOUND_PAIRS
     with (
-        _registered(con, new_pairs) as new,
         _registered(con, _keys_table(touched)) as keys,
         _registered(con, _keys_table(regrouped)) as group_keys,
         _registered(con, _keys_table(sorted({*touched, *regrouped}))) as scope_keys,
@@ -441,6 +489,20 @@ def replace_pairs(
         )
     con.execute("DELETE FROM minhash_previous_groups")  # those groups are recomputed now
     con.execute(f"DROP TABLE {_NEXT_PAIRS}")
+    con.execute(f"DROP TABLE {_FOUND_PAIRS}")
+
+
+def _stage_pairs(con: duckdb.DuckDBPyConnection, frames: Iterable[pd.DataFrame]) -> None:
+    """The frames' pairs (_PAIR_SCHEMA) into the temporary table _FOUND_PAIRS, a frame at a time."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_FOUND_PAIRS} "
+        "(doc_key_a VARCHAR, doc_key_b VARCHAR, kind VARCHAR, similarity DOUBLE)"
+    )
+    for frame in frames:
+        if len(frame):
+            rows = pa.Table.from_pandas(frame[_PAIR_SCHEMA.names], schema=_PAIR_SCHEMA, preserve_index=False)
+            with _registered(con, rows) as staged:
+                con.execute(f"INSERT INTO {_FOUND_PAIRS} SELECT * FROM {staged}")
 
 
 def load_pairs(con: duckdb.DuckDBPyConnection, kinds: Sequence[str] | None = None) -> pd.DataFrame:
