@@ -212,9 +212,12 @@ def _count_document(text: str, lexicon: _Lexicon, settings: ReadabilitySettings)
     stripped = _remove_punctuation(text)
     tokens = stripped.split()
     distinct = set(tokens)
-    lexicon.learn(distinct)
     packed = lexicon.packed.__getitem__
-    totals = sum(map(packed, tokens))
+    try:  # once a site's words are known, most pages hold no new one
+        totals = sum(map(packed, tokens))
+    except KeyError:
+        lexicon.learn(distinct)
+        totals = sum(map(packed, tokens))
     # A piece of punctuation alone (" - "), or one a sentence end splits off (" .x"),
     # is not a word: only then do segment word counts need the regex.
     exact = _PUNCTUATION_PIECE.search(text) is not None
