@@ -20,9 +20,11 @@ from transforms.keywords import (
     clean_keywords,
     count_phrase,
     count_words,
+    first_paragraph,
     keyword_coverage,
     main_keyword,
     page_keyword_summary,
+    paragraphs,
     shared_main_keywords,
     tokens,
 )
@@ -152,6 +154,25 @@ WHOLE_TEXT_TOKENS = re.compile(r"(?<![\w.])\.\w++[+#]*+|\w++(?:'\w++)*+[+#]*+")
 )
 def test_tokens_piece_by_piece_equal_one_pass_over_the_text(text: str) -> None:
     assert tokens(text) == WHOLE_TEXT_TOKENS.findall(text)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [*"ab_9é.'’+#-,", "Na⁺", "ß", "\u0301", " ", "\n", "\n\n", "\n \t\n", "\t", "\u00a0", "\u2028"]
+        ),
+        max_size=40,
+    ).map("".join)
+    | st.text(max_size=80)
+)
+def test_body_stems_are_the_first_paragraphs_then_the_rests(body: str) -> None:
+    """field_stems tokenises the first paragraph once: the body's stems must be its stems
+    followed by those of the rest, whatever the text (normalisation, case folding and
+    apostrophes included)."""
+    first, rest = paragraphs(body)
+    assert first == first_paragraph(body)
+    stemmer = Stemmer()
+    assert stemmer.stems(first) + stemmer.stems(rest) == stemmer.stems(body)
 
 
 def test_count_words_keeps_hyphenated_and_possessive_words_whole() -> None:

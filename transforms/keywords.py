@@ -19,7 +19,7 @@ the price of inflection tolerance, and the same rule applies to every page.
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -250,11 +250,22 @@ def main_keyword(value: object, stemmer: Stemmer) -> tuple[str, Stems] | None:
     return None
 
 
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
 def first_paragraph(body_text: str | None) -> str | None:
     """Text before the first blank line of the plain-text body."""
+    return paragraphs(body_text)[0]
+
+
+def paragraphs(body_text: str | None) -> tuple[str | None, str | None]:
+    """(first paragraph, the rest): the plain-text body split at its first blank line (None
+    for a part that is not there). No token spans a blank line, so the body's tokens are
+    the first paragraph's followed by the rest's."""
     if not body_text:
-        return None
-    return re.split(r"\n[ \t]*\n", body_text.strip(), maxsplit=1)[0]
+        return None, None
+    parts = _BLANK_LINE.split(body_text.strip(), maxsplit=1)
+    return parts[0], parts[1] if len(parts) > 1 else None
 
 
 def url_slug(url: str | None) -> str | None:
@@ -280,15 +291,20 @@ def body_word_count(row: DocumentRow) -> int:
     return count_words(body_of(row))
 
 
-# The fields a keyword is looked for in, each read from a document row.
-_FIELDS: dict[str, Callable[[DocumentRow], str | None]] = {
-    "title": lambda row: _text(row.title),
-    "seo_title": lambda row: _text(row.seo_title),
-    "meta_description": lambda row: _text(row.meta_description),
-    "url": lambda row: url_slug(_text(row.url)),
-    "first_paragraph": lambda row: first_paragraph(body_of(row)),
-    "body": body_of,
-}
+def field_stems(row: DocumentRow, stemmer: Stemmer) -> dict[str, Stems]:
+    """The stems of each field a keyword is looked for in: title, SEO title, meta
+    description, URL slug, first paragraph and body. The body's are its first paragraph's
+    followed by the rest's (`paragraphs`), so the first paragraph is tokenised once."""
+    first, rest = paragraphs(body_of(row))
+    first_stems = stemmer.stems(first)
+    return {
+        "title": stemmer.stems(_text(row.title)),
+        "seo_title": stemmer.stems(_text(row.seo_title)),
+        "meta_description": stemmer.stems(_text(row.meta_description)),
+        "url": stemmer.stems(url_slug(_text(row.url))),
+        "first_paragraph": first_stems,
+        "body": first_stems + stemmer.stems(rest),
+    }
 
 
 def keyword_coverage(documents: pd.DataFrame, settings: KeywordSettings = KeywordSettings()) -> pd.DataFrame:
@@ -305,7 +321,7 @@ def keyword_coverage(documents: pd.DataFrame, settings: KeywordSettings = Keywor
         keywords = clean_keywords(row.keywords, stemmer)
         if not keywords:
             continue
-        fields = {name: stemmer.stems(read(row)) for name, read in _FIELDS.items()}
+        fields = field_stems(row, stemmer)
         body_words = body_word_count(row)
         for position, (keyword, stems) in enumerate(keywords):
             occurrences = count_phrase(fields["body"], stems)
