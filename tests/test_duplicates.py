@@ -25,6 +25,8 @@ from benchmarks.duplicates import (
     stored_pairs_after_step,
     title_groups_found,
 )
+from transforms import minhash
+from transforms import shingles as shingles_module
 from transforms.duplicates import (
     PRESETS,
     DuplicateSettings,
@@ -175,6 +177,33 @@ def test_estimated_jaccard_agrees_with_datasketch_and_exact_sets(text_pairs) -> 
     assert np.abs(theirs - exact).mean() <= 1.25 * expected_error.mean()
     assert np.abs(ours - theirs).mean() <= 1.25 * np.sqrt(2) * expected_error.mean()
     assert abs((ours - exact).mean()) < 0.01  # no bias
+
+
+def test_estimates_of_row_pairs_in_chunks_equal_one_comparison(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(7)
+    signatures = rng.integers(0, 4, size=(30, 16)).astype(np.uint32)
+    signatures[5] = minhash.EMPTY_SIGNATURE_VALUE  # a page without shingles estimates 0
+    rows_a, rows_b = rng.integers(0, 30, 50), rng.integers(0, 30, 50)
+    whole = estimated_jaccard(signatures[rows_a], signatures[rows_b])
+    monkeypatch.setattr(minhash, "_ESTIMATE_CHUNK", 7)
+    np.testing.assert_array_equal(minhash.estimated_jaccard_of_rows(signatures, rows_a, rows_b), whole)
+    assert whole.min() == 0.0 < whole.max()
+
+
+def test_shingles_and_their_sets_in_blocks_of_texts_equal_one_block(
+    text_pairs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repeated = " ".join(["one two three four five"] * 3)  # shingles that repeat within a text
+    texts = ["", "one", *[text for pair in text_pairs[:6] for text in pair], repeated, "two words", ""]
+    whole_hashes, whole_offsets = shingle_hashes(texts, 5)
+    whole_sets = unique_shingle_sets(whole_hashes, whole_offsets)
+    monkeypatch.setattr(shingles_module, "_TEXTS_PER_BLOCK", 3)
+    hashes, offsets = shingle_hashes(texts, 5)
+    np.testing.assert_array_equal(hashes, whole_hashes)
+    np.testing.assert_array_equal(offsets, whole_offsets)
+    for blocked, whole in zip(unique_shingle_sets(hashes, offsets), whole_sets, strict=True):
+        np.testing.assert_array_equal(blocked, whole)
+    assert len(whole_offsets) == len(texts) + 1 and len(whole_sets[0]) < len(whole_hashes)
 
 
 def test_exact_jaccard_of_hashed_sets_matches_python_sets(text_pairs) -> None:
