@@ -310,12 +310,18 @@ _FINDINGS_FROM = """
     LEFT JOIN finding_rules r USING (rule)
 """
 _FINDINGS_SQL = f"SELECT {_FINDINGS_COLUMNS} {_FINDINGS_FROM}"
-# Worst page first, then errors before warnings; the last keys only make the order stable.
-_FINDINGS_ORDER = """
-    ORDER BY f.subject_key, q.priority_rank,
-             CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, f.rule,
-             f.doc_key, f.detail
-"""
+# The order of a subject's findings, as (name, expression) of its keys: worst page first,
+# then errors before warnings; the last keys only make the order stable. The findings CSVs'
+# table carries the keys under these names (doc_key and detail as stored: the cells may
+# carry an apostrophe) and each file sorts its rows by them.
+_FINDINGS_SORT_KEYS = {
+    "priority_rank": "q.priority_rank",
+    "severity_order": "CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END",
+    "sort_rule": "f.rule",
+    "sort_doc_key": "f.doc_key",
+    "sort_detail": "f.detail",
+}
+_FINDINGS_ORDER = "ORDER BY f.subject_key, " + ", ".join(_FINDINGS_SORT_KEYS.values())
 FINDINGS_CSV_COLUMNS = (
     "doc_key",
     "title",
@@ -349,9 +355,11 @@ def export_findings_csvs(
     """All findings of each subject as CSV (FINDINGS_CSV_COLUMNS), worst page first, to
     paths[subject_key]; returns the subject keys whose file was written. The findings of a
     group of subjects (about `chunk_pages` pages; a larger subject alone) are joined once,
-    into a table with each row's position in _FINDINGS_ORDER, and each file is its subject's
-    rows sorted by it; one group
-    at a time, so that table does not grow with the site. (The sort is in each file's query:
+    into a table with their sort keys (_FINDINGS_SORT_KEYS), and each file is its subject's
+    rows sorted by them; one group at a time, so that table does not grow with the site. (A
+    position from a window over the group's rows instead needed the whole group sorted in
+    memory: at 1,000,000 pages a 1% rerun failed there at the 512 MB limit, beside the
+    Parquet exports. The sort is in each file's query:
     a table written in order does not give its rows back in order through a filtered scan.
     At 100,000 pages, with the table built in order and the files unsorted, one or two of 40
     files came out misordered in three runs of three.)
@@ -379,13 +387,15 @@ def export_findings_csvs(
         _write_stamp(folder, fingerprints)
     cells = ", ".join(_CSV_CELL.format(c=c) if c in _CSV_CONTENT_COLUMNS else c for c in FINDINGS_CSV_COLUMNS)
     columns = ", ".join(FINDINGS_CSV_COLUMNS)
+    sort_keys = ", ".join(_FINDINGS_SORT_KEYS)
+    sort_columns = ", ".join(f"{expression} AS {name}" for name, expression in _FINDINGS_SORT_KEYS.items())
     try:
         for subjects in _subject_chunks(con, stale, chunk_pages):
             con.execute(
                 f"""
                 CREATE OR REPLACE TEMP TABLE findings_csv_rows AS
-                SELECT subject_key, {cells}, position FROM (
-                    SELECT {_FINDINGS_COLUMNS}, row_number() OVER ({_FINDINGS_ORDER}) AS position
+                SELECT subject_key, {cells}, {sort_keys} FROM (
+                    SELECT {_FINDINGS_COLUMNS}, {sort_columns}
                     {_FINDINGS_FROM}
                     WHERE list_contains($subjects, f.subject_key)
                 )
@@ -393,9 +403,7 @@ def export_findings_csvs(
                 {"subjects": subjects},
             )
             for subject_key in subjects:
-                query = (
-                    f"SELECT {columns} FROM findings_csv_rows WHERE subject_key = $subject ORDER BY position"
-                )
+                query = f"SELECT {columns} FROM findings_csv_rows WHERE subject_key = $subject ORDER BY {sort_keys}"
                 path = _sql_path(paths[subject_key])
                 con.execute(f"COPY ({query}) TO {path} (FORMAT csv, HEADER)", {"subject": subject_key})
                 current[paths[subject_key].parent][paths[subject_key].name] = wanted[subject_key]
