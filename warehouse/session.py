@@ -52,7 +52,10 @@ class DuckDBSettings:
     (warehouse.marts.rebuild_marts, export_findings_csvs).
     site_chunk_pages: the duplicate-metadata checks read and check the pages sharing an SEO
     title, meta description or title about this many at a time (whole groups of equal
-    values; warehouse.metadata_keys.pages_sharing_values).
+    values; warehouse.metadata_keys.pages_sharing_values); on a larger site a first run's
+    duplicate pass reads the pages sharing an answer, title or question so
+    (warehouse.duplicate_index.pages_sharing_groups) and verifies this many near pairs at a
+    time.
     """
 
     memory_limit: str = "512MB"
