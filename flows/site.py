@@ -132,9 +132,10 @@ def refresh_duplicates(
     stored): near pairs of the changed pages, exact and title pairs of the groups they left
     or joined, clusters over all stored pairs. changed None: every page (first run).
     pages_of: doc_key and the canonical-page columns of `cluster_duplicates` of the given
-    pages; texts_of: their body text by doc_key, for exact verification. chunk_pages: about
-    how many pages' texts (near pairs verified) or group keys (a first run's exact and
-    title pairs) are read at a time. No Prefect here: benchmarks.duplicates times it too.
+    pages; texts_of: their body text by doc_key, for exact verification. chunk_pages: how
+    many near pairs are verified at a time, and, on a larger site, about how many pages'
+    group keys a first run's exact and title pairs are made from at a time. No Prefect
+    here: benchmarks.duplicates times it too.
     """
     touched = None if changed is None else [*changed, *duplicate_index.unindexed_pair_members(con)]
     candidates, near = _near_pairs(con, settings, changed, texts_of, chunk_pages)
@@ -195,6 +196,7 @@ def _pairs_found(
 def _pairs_by_group_chunk(
     con: duckdb.DuckDBPyConnection, settings: DuplicateSettings, chunk_pages: int
 ) -> Iterator[pd.DataFrame]:
+    """A first run's exact, then title and question pairs, a chunk of whole groups at a time."""
     for part in duplicate_index.pages_sharing_groups(con, "exact_hash", chunk_pages):
         yield exact_duplicate_pairs(part, settings)
     for column in ("title_key", "question_key"):  # a pair found by both is stored once
