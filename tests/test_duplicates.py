@@ -398,9 +398,13 @@ def reference_candidates(texts: dict[str, str], settings: DuplicateSettings, cha
     return found
 
 
-def test_band_join_finds_exactly_the_pairs_sharing_a_band(small_index_texts) -> None:
+@pytest.mark.parametrize("band_rows_per_join", [8_000_000, 50, 1])  # all bands at once, some, one
+def test_band_join_finds_exactly_the_pairs_sharing_a_band(
+    small_index_texts, band_rows_per_join: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = DuplicateSettings()
     con = stored_index(small_index_texts, settings)
+    monkeypatch.setattr(duplicate_index, "_BAND_ROWS_PER_JOIN", band_rows_per_join)
     candidates = duplicate_index.candidate_pairs(con, None)
     found = set(map(tuple, candidates.values))
     assert found == reference_candidates(small_index_texts, settings)

@@ -40,6 +40,11 @@ _PAIR_SCHEMA = pa.schema(
 _NEXT_PAIRS = "__duplicate_pairs_next"
 _FOUND_PAIRS = "__duplicate_pairs_found"
 _GROUP_CHUNKS = "__duplicate_group_chunks"
+_CANDIDATE_IDS = "__duplicate_candidate_ids"
+# Band rows a first run's band join takes at once (a group of bands): at 1,000,000 generated
+# pages (31.8 million rows) the join of all bands at once failed at the 256 MB site limit
+# when run alone on the warehouse (it passed inside the runs), a quarter at a time passed.
+_BAND_ROWS_PER_JOIN = 8_000_000
 # The values pages are grouped by for exact and title pairs (minhash_signatures columns).
 GROUP_COLUMNS = ("exact_hash", "title_key", "question_key")
 _REGROUPED = "__duplicate_regrouped"
@@ -293,18 +298,7 @@ def candidate_pairs(
     exact group (every pair, or a star when the group is large), never by near pairs.
     """
     if changed_doc_keys is None:
-        sql = """
-            WITH buckets AS (
-                SELECT band, band_hash FROM minhash_bands
-                GROUP BY band, band_hash HAVING count(*) BETWEEN 2 AND $max_bucket_size
-            )
-            SELECT DISTINCT a.signature_id AS id_a, b.signature_id AS id_b
-            FROM minhash_bands a
-            JOIN buckets USING (band, band_hash)
-            JOIN minhash_bands b USING (band, band_hash)
-            WHERE a.signature_id < b.signature_id
-        """
-        return con.execute(_EXCEPT_EXACT.format(pairs=sql), {"max_bucket_size": max_bucket_size}).df()
+        return _all_candidate_pairs(con, max_bucket_size)
     with _registered(con, _keys_table(changed_doc_keys)) as changed:
         # One pass over minhash_bands: the join's matches per changed band row are its bucket.
         sql = f"""
@@ -324,6 +318,37 @@ def candidate_pairs(
             WHERE changed_id <> other_id AND bucket_size <= $max_bucket_size
         """
         return con.execute(_EXCEPT_EXACT.format(pairs=sql), {"max_bucket_size": max_bucket_size}).df()
+
+
+def _all_candidate_pairs(con: duckdb.DuckDBPyConnection, max_bucket_size: int) -> pd.DataFrame:
+    """Every page against every page (a first run): the band join one group of bands at a
+    time, each joining at most about _BAND_ROWS_PER_JOIN band rows, its pairs collected in
+    a temporary table and made distinct at the end."""
+    ((band_rows,),) = con.execute("SELECT count(*) FROM minhash_bands").fetchall()
+    parts = max(1, -(-band_rows // _BAND_ROWS_PER_JOIN))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_CANDIDATE_IDS} (id_a UBIGINT, id_b UBIGINT)")
+    try:
+        for part in range(parts):
+            con.execute(
+                f"""
+                INSERT INTO {_CANDIDATE_IDS}
+                WITH buckets AS (
+                    SELECT band, band_hash FROM minhash_bands WHERE band % $parts = $part
+                    GROUP BY band, band_hash HAVING count(*) BETWEEN 2 AND $max_bucket_size
+                )
+                SELECT DISTINCT a.signature_id, b.signature_id
+                FROM minhash_bands a
+                JOIN buckets USING (band, band_hash)
+                JOIN minhash_bands b USING (band, band_hash)
+                WHERE a.signature_id < b.signature_id AND a.band % $parts = $part
+                """,
+                {"parts": parts, "part": part, "max_bucket_size": max_bucket_size},
+            )
+        pairs = f"SELECT DISTINCT id_a, id_b FROM {_CANDIDATE_IDS}"
+        return con.execute(_EXCEPT_EXACT.format(pairs=pairs)).df()
+    finally:
+        with suppress(duckdb.TransactionException):
+            con.execute(f"DROP TABLE IF EXISTS {_CANDIDATE_IDS}")
 
 
 def load_signatures(
