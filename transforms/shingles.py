@@ -132,11 +132,12 @@ def shingle_hashes(texts: Sequence[str], shingle_size: int) -> tuple[np.ndarray,
     A text with fewer words than `shingle_size` has one shingle made of all its words; a text
     with no words has none.
     """
-    parts = [
-        shingle_hashes_of_words(tokenise_texts(texts[start : start + _TEXTS_PER_BLOCK]), shingle_size)
-        for start in range(0, len(texts), _TEXTS_PER_BLOCK)
-    ]
-    return _joined(parts) if parts else (np.zeros(0, dtype=np.uint32), np.zeros(1, dtype=np.int64))
+    return _joined(
+        [
+            shingle_hashes_of_words(tokenise_texts(texts[start:end]), shingle_size)
+            for start, end in _text_blocks(len(texts))
+        ]
+    )
 
 
 # Texts whose words and shingles are worked on at once: the arrays of a block take ~11 KB a
@@ -145,8 +146,16 @@ def shingle_hashes(texts: Sequence[str], shingle_size: int) -> tuple[np.ndarray,
 _TEXTS_PER_BLOCK = 4096
 
 
+def _text_blocks(texts: int) -> list[tuple[int, int]]:
+    """(start, end) of each block of at most _TEXTS_PER_BLOCK consecutive texts."""
+    return [(start, min(start + _TEXTS_PER_BLOCK, texts)) for start in range(0, texts, _TEXTS_PER_BLOCK)]
+
+
 def _joined(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """(hashes, offsets) blocks of consecutive texts as one (hashes, offsets)."""
+    """(hashes, offsets) blocks of consecutive texts as one (hashes, offsets); no blocks:
+    no texts."""
+    if not parts:
+        return np.zeros(0, dtype=np.uint32), np.zeros(1, dtype=np.int64)
     if len(parts) == 1:
         return parts[0]
     bases = np.cumsum([0, *(len(hashes) for hashes, _ in parts[:-1])])
@@ -208,12 +217,12 @@ def shingle_hashes_of_words(word_lists: pa.ListArray, shingle_size: int) -> tupl
 def unique_shingle_sets(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per text, the sorted distinct shingle hashes, in the same (hashes, offsets) layout;
     _TEXTS_PER_BLOCK texts at a time."""
-    texts = len(offsets) - 1
-    parts = [
-        _unique_sets(hashes[offsets[start] : offsets[end]], offsets[start : end + 1] - offsets[start])
-        for start, end in ((s, min(s + _TEXTS_PER_BLOCK, texts)) for s in range(0, texts, _TEXTS_PER_BLOCK))
-    ]
-    return _joined(parts) if parts else (np.zeros(0, dtype=np.uint32), np.zeros(1, dtype=np.int64))
+    return _joined(
+        [
+            _unique_sets(hashes[offsets[start] : offsets[end]], offsets[start : end + 1] - offsets[start])
+            for start, end in _text_blocks(len(offsets) - 1)
+        ]
+    )
 
 
 def _unique_sets(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from warehouse.store import delete_scattered, registered, transaction
+from warehouse.store import delete_scattered, registered, shared_value_chunks, transaction
 
 # A band bucket shared by more pages than this is boilerplate (stub or generated pages); pairing
 # all of its members would be quadratic, and identical pages are found by exact_hash anyway.
@@ -393,38 +393,19 @@ def pages_sharing_groups(
     exact_hash is always there: title pairs leave out pages with the same answer."""
     if column not in GROUP_COLUMNS:
         raise ValueError(f"not a group column: {column!r}; one of {', '.join(GROUP_COLUMNS)}")
-    if chunk_pages < 1:
-        raise ValueError(f"chunk_pages must be at least 1, not {chunk_pages}")
     selected = "doc_key, exact_hash" if column == "exact_hash" else f"doc_key, exact_hash, {column}"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {_GROUP_CHUNKS} AS
-        SELECT value, (sum(pages) OVER (ORDER BY hash(value), value ROWS UNBOUNDED PRECEDING) - pages) // $chunk
-                   AS chunk
-        FROM (
-            SELECT {column} AS value, count(*) AS pages FROM minhash_signatures
-            WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*) >= 2
-        )
-        """,
-        {"chunk": chunk_pages},
-    )
-    try:
-        chunks = [
-            row[0]
-            for row in con.execute(f"SELECT DISTINCT chunk FROM {_GROUP_CHUNKS} ORDER BY chunk").fetchall()
-        ]
-        for chunk in chunks:
-            yield con.execute(
-                f"""
-                SELECT {selected} FROM minhash_signatures
-                WHERE {column} IN (SELECT value FROM {_GROUP_CHUNKS} WHERE chunk = $chunk)
-                """,
-                {"chunk": chunk},
-            ).df()
-    finally:
-        # In a transaction a failed statement aborted, DROP fails too: that error must surface.
-        with suppress(duckdb.TransactionException):
-            con.execute(f"DROP TABLE IF EXISTS {_GROUP_CHUNKS}")
+    groups = f"""
+        SELECT {column} AS value, count(*) AS pages FROM minhash_signatures
+        WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*) >= 2
+    """
+    for chunk in shared_value_chunks(con, _GROUP_CHUNKS, groups, chunk_pages):
+        yield con.execute(
+            f"""
+            SELECT {selected} FROM minhash_signatures
+            WHERE {column} IN (SELECT value FROM {_GROUP_CHUNKS} WHERE chunk = $chunk)
+            """,
+            {"chunk": chunk},
+        ).df()
 
 
 def replace_pairs(
@@ -441,7 +422,7 @@ def replace_pairs(
     pages (of all pages when regrouped_doc_keys is None); repeats allowed, within and across
     frames (exact beats near beats title, as in `merge_duplicate_pairs`), so the caller need
     not merge them first. Frames are taken one at a time into a temporary table: a
-    generator of frames (a first run's pairs, group partition by partition) is never in
+    generator of frames (a first run's pairs, a chunk of groups at a time) is never in
     memory whole (~400,000 pairs at 400,000 generated pages). Kept from before: near pairs with neither page in
     touched_doc_keys (changed, added or deleted pages; None = first run, keep nothing), and
     exact and title pairs with neither page in regrouped_doc_keys (`group_neighbourhood`;
@@ -456,7 +437,6 @@ def replace_pairs(
     keep_near = "kind = 'near'" if touched_doc_keys is not None else "FALSE"
     keep_grouped = "kind <> 'near'" if incremental else "FALSE"
     _stage_pairs(con, [pairs] if isinstance(pairs, pd.DataFrame) else pairs)
-    new = _FOUND_PAIRS
     with (
         _registered(con, _keys_table(touched)) as keys,
         _registered(con, _keys_table(regrouped)) as group_keys,
@@ -476,7 +456,7 @@ def replace_pairs(
             WITH findings AS (  -- priority 0..2 for findings, 9 for rows only lending found_run
                 SELECT doc_key_a, doc_key_b, kind, similarity, NULL::BIGINT AS found_run,
                        CASE kind WHEN 'exact' THEN 0 WHEN 'near' THEN 1 ELSE 2 END AS priority
-                FROM {new}
+                FROM {_FOUND_PAIRS}
                 UNION ALL
                 SELECT doc_key_a, doc_key_b, kind, similarity, found_run,
                        CASE WHEN {keep_near}

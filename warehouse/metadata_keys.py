@@ -9,12 +9,11 @@ together; a key held by one page alone cannot make a finding, and its page is ne
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import suppress
 
 import duckdb
 import pandas as pd
 
-from warehouse.store import insert_frame
+from warehouse.store import insert_frame, shared_value_chunks
 
 KEY_COLUMNS = {"seo_title": "seo_title_key", "meta_description": "meta_description_key", "title": "title_key"}
 _CHUNKED = "__metadata_key_chunks"
@@ -29,41 +28,24 @@ def pages_sharing_values(
     each in the frame where it starts, so a frame holds fewer than `chunk_pages` pages plus
     its last group (never split). Every page of a key is in the same frame, so the site
     rule checks each frame alone."""
-    if chunk_pages < 1:
-        raise ValueError(f"chunk_pages must be at least 1, not {chunk_pages}")
     key = KEY_COLUMNS[column]
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {_CHUNKED} AS
-        SELECT key, (sum(pages) OVER (ORDER BY hash(key), key ROWS UNBOUNDED PRECEDING) - pages) // $chunk AS chunk
-        FROM (
-            SELECT m.{key} AS key, count(*) AS pages
-            FROM metadata_keys m JOIN documents d USING (doc_key)
-            WHERE d.deleted_run IS NULL AND m.{key} IS NOT NULL
-            GROUP BY m.{key} HAVING count(*) >= 2
-        )
-        """,
-        {"chunk": chunk_pages},
-    )
-    try:
-        chunks = [
-            row[0] for row in con.execute(f"SELECT DISTINCT chunk FROM {_CHUNKED} ORDER BY chunk").fetchall()
-        ]
-        for chunk in chunks:
-            yield con.execute(
-                f"""
-                SELECT d.doc_key, d.{column}
-                FROM documents d
-                JOIN metadata_keys m USING (doc_key)
-                JOIN {_CHUNKED} c ON c.key = m.{key}
-                WHERE d.deleted_run IS NULL AND c.chunk = $chunk
-                """,
-                {"chunk": chunk},
-            ).df()
-    finally:
-        # In a transaction a failed statement aborted, DROP fails too: that error must surface.
-        with suppress(duckdb.TransactionException):
-            con.execute(f"DROP TABLE IF EXISTS {_CHUNKED}")
+    groups = f"""
+        SELECT m.{key} AS value, count(*) AS pages
+        FROM metadata_keys m JOIN documents d USING (doc_key)
+        WHERE d.deleted_run IS NULL AND m.{key} IS NOT NULL
+        GROUP BY m.{key} HAVING count(*) >= 2
+    """
+    for chunk in shared_value_chunks(con, _CHUNKED, groups, chunk_pages):
+        yield con.execute(
+            f"""
+            SELECT d.doc_key, d.{column}
+            FROM documents d
+            JOIN metadata_keys m USING (doc_key)
+            JOIN {_CHUNKED} c ON c.value = m.{key}
+            WHERE d.deleted_run IS NULL AND c.chunk = $chunk
+            """,
+            {"chunk": chunk},
+        ).df()
 
 
 def pages_without_keys(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -153,3 +153,36 @@ def delete_scattered(
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def shared_value_chunks(
+    con: duckdb.DuckDBPyConnection, table: str, groups: str, chunk_pages: int
+) -> Iterator[int]:
+    """Chunks of whole groups for site-wide checks that read only the pages sharing a value.
+
+    groups: a query of (value, pages), one row per value held by two or more pages. Its
+    values are numbered into chunks of about `chunk_pages` pages, in the order of a hash of
+    the value, each group in the chunk where it starts (so a chunk holds fewer than
+    `chunk_pages` pages plus its last group, never split), into the temporary table `table`
+    (value, chunk). Yields each chunk number, for the caller to read the pages of
+    `SELECT value FROM table WHERE chunk = ...`; the table is dropped at the end."""
+    if chunk_pages < 1:
+        raise ValueError(f"chunk_pages must be at least 1, not {chunk_pages}")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {table} AS
+        SELECT value, (sum(pages) OVER (ORDER BY hash(value), value ROWS UNBOUNDED PRECEDING) - pages) // $chunk
+                   AS chunk
+        FROM ({groups})
+        """,
+        {"chunk": chunk_pages},
+    )
+    try:
+        chunks = [
+            row[0] for row in con.execute(f"SELECT DISTINCT chunk FROM {table} ORDER BY chunk").fetchall()
+        ]
+        yield from chunks
+    finally:
+        # In a transaction a failed statement aborted, DROP fails too: that error must surface.
+        with suppress(duckdb.TransactionException):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
