@@ -27,11 +27,11 @@ from transforms.duplicates import (
     title_duplicate_pairs,
 )
 from transforms.keywords import main_keyword_keys
-from transforms.seo import SITE_RULES, metadata_keys, site_rule_findings
+from transforms.seo import SITE_RULES, metadata_keys, shared_value_wording
 from warehouse import duplicate_index
 from warehouse.documents import distinct_main_keywords, documents_frame, live_page_count
 from warehouse.loads import replace_site_findings
-from warehouse.metadata_keys import SITE_CHUNK_PAGES, pages_sharing_values, pages_without_keys, store_keys
+from warehouse.metadata_keys import SITE_CHUNK_PAGES, pages_without_keys, store_keys
 from warehouse.session import RunSession
 from warehouse.store import transaction
 
@@ -57,19 +57,15 @@ def analyse_site(run: RunSession, settings: AnalysisSettings, changed: Sequence[
 
 
 def check_site_metadata(run: RunSession, settings: AnalysisSettings) -> None:
-    """Duplicate metadata, one column and one chunk of the pages sharing a value at a time
-    (read, checked, its findings stored, then the next: the checks need no order);
-    cannibalisation grouped in the warehouse by the keys of the distinct main keywords the
+    """Duplicate metadata, grouped in the warehouse one column and one chunk of the pages
+    sharing a value at a time, worded by transforms.seo; cannibalisation grouped in the warehouse by the keys of the distinct main keywords the
     page analysis stored (every live page is scored by now). Pages scored before metadata
     keys were stored get theirs first."""
     add_missing_metadata_keys(run)
-    findings = (
-        site_rule_findings(pages, column)
-        for column in SITE_RULES
-        for pages in pages_sharing_values(run.con, column, run.tuning.site_chunk_pages)
-    )
     keys = main_keyword_keys(distinct_main_keywords(run.con), settings.keywords)
-    stored, cannibalised = replace_site_findings(run.con, findings, keys)
+    stored, cannibalised = replace_site_findings(
+        run.con, SITE_RULES, shared_value_wording, keys, run.tuning.site_chunk_pages
+    )
     get_run_logger().info(
         "Site checks: %d duplicate-metadata findings, %d pages share a main keyword",
         stored,

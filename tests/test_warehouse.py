@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -16,7 +18,7 @@ from transforms.analysis import AnalysisSettings, analyse_documents
 from transforms.fields import QUICKTAKES
 from transforms.ingest import IngestBatch, RawFile, parse_documents
 from transforms.keywords import main_keyword_keys, shared_main_keywords
-from transforms.seo import SITE_RULES, metadata_keys, site_rule_findings
+from transforms.seo import SITE_RULES, metadata_keys, shared_value_wording, site_rule_findings
 from warehouse.documents import deleted_with_rows, distinct_main_keywords, files_to_read, mark_deleted
 from warehouse.loads import (
     PAGE_ANALYSIS_TABLES,
@@ -27,7 +29,7 @@ from warehouse.loads import (
     store_cannibalisation,
 )
 from warehouse.lock import WarehouseLock, WarehouseLocked
-from warehouse.metadata_keys import pages_sharing_values, pages_without_keys, store_keys
+from warehouse.metadata_keys import pages_without_keys, store_keys, store_shared_value_findings
 from warehouse.migrate import apply_migrations, migration_files
 from warehouse.session import DuckDBSettings, open_read_only, open_run
 from warehouse.store import delete_scattered, insert_frame
@@ -198,30 +200,31 @@ def test_run_connection_applies_the_duckdb_settings(tmp_path: Path) -> None:
     assert duckdb_size_bytes(threshold) == pytest.approx(64e6, rel=0.01)
 
 
-def test_site_findings_are_stored_one_frame_at_a_time(tmp_path: Path) -> None:
+def test_site_findings_replace_the_previous_ones_and_keep_the_page_findings(tmp_path: Path) -> None:
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     apply_migrations(con)
-    insert_frame(con, "seo_findings", _site_findings(["old.md"], "duplicate_title").assign(scope="site"))
-    stored_before_each = []
-
-    def frames():  # the load must store each frame before it asks for the next
-        for rule, keys in (("duplicate_seo_title", ["a.md", "b.md"]), ("duplicate_title", ["c.md"])):
-            stored_before_each.append(con.execute("SELECT count(*) FROM seo_findings").fetchall()[0][0])
-            yield _site_findings(keys, rule)
-
+    pages = pd.DataFrame(
+        {"doc_key": ["a.md", "b.md", "c.md"], "seo_title": ["Same", " same", "Own"], "title": ["T", "T", "U"]}
+    )
+    insert_frame(con, "documents", pages, DOCUMENT_CONSTANTS)
+    insert_frame(con, "metadata_keys", metadata_keys(pages))
+    old = pd.DataFrame({"doc_key": ["old.md", "a.md"], "rule": "r", "severity": "warning", "detail": "d"})
+    insert_frame(con, "seo_findings", old.assign(scope=["site", "page"]))
     keys = pd.DataFrame({"main_keyword": ["k"], "main_keyword_key": ["k"]})
-    assert replace_site_findings(con, frames(), keys) == (3, 0)  # no page declares k
-    assert stored_before_each == [0, 2]  # the old site findings gone, then the first frame in
-    rows = con.execute("SELECT doc_key, rule, scope FROM seo_findings ORDER BY doc_key").fetchall()
+    assert replace_site_findings(con, SITE_RULES, shared_value_wording, keys, 10) == (
+        4,
+        0,
+    )  # no page declares k
+    rows = con.execute(
+        "SELECT doc_key, rule, scope FROM seo_findings ORDER BY scope, rule, doc_key"
+    ).fetchall()
     assert rows == [
+        ("a.md", "r", "page"),
         ("a.md", "duplicate_seo_title", "site"),
         ("b.md", "duplicate_seo_title", "site"),
-        ("c.md", "duplicate_title", "site"),
+        ("a.md", "duplicate_title", "site"),
+        ("b.md", "duplicate_title", "site"),
     ]
-
-
-def _site_findings(doc_keys: list[str], rule: str) -> pd.DataFrame:
-    return pd.DataFrame({"doc_key": doc_keys, "rule": rule, "severity": "warning", "detail": "shared"})
 
 
 # Band rows carry their signature's id, not the doc_key.
@@ -369,7 +372,8 @@ def test_pages_a_stopped_run_left_are_forgotten_by_the_next(tmp_path: Path) -> N
 
 
 DOCUMENT_CONSTANTS = {"subject_key": "s", "content_hash": "h", "first_seen_run": 1, "last_changed_run": 1}
-# Values that fold together (case, spacing, ß and SS), blanks, and values of their own.
+# Values that fold together (case, spacing, ß and SS; quotes, a backslash), one cut short in
+# a finding's detail, blanks, and values of their own.
 _METADATA_VALUES = [
     "Straße",
     "STRASSE",
@@ -377,6 +381,9 @@ _METADATA_VALUES = [
     "Sleep  apnea",
     "sleep apnea",
     "SLEEP APNEA",
+    "It's a \"quoted\" back\\slash",
+    "it's a \"QUOTED\" back\\slash ",
+    "A long value " + "x" * 90,
     "",
     "  ",
     None,
@@ -393,12 +400,13 @@ _METADATA_VALUES = [
     st.sets(st.integers(0, 39), max_size=8),
     st.sampled_from([1, 2, 5, 1000]),
 )
-def test_duplicate_metadata_checked_a_chunk_at_a_time_equals_the_whole_site(
+def test_duplicate_metadata_grouped_in_the_warehouse_equals_the_rules_over_the_whole_site(
     values: list[tuple[str | None, str | None]], deleted: set[int], chunk_pages: int
 ) -> None:
-    """The site rules over the chunks of pages sharing a stored key find what they find over
-    every live page at once; a chunk holds whole groups, fewer than chunk_pages pages plus
-    its last group; deleted pages and values nobody shares are never read."""
+    """The findings grouped in DuckDB a chunk of pages sharing a stored key at a time, and
+    worded from their distinct values, equal the site rules' over every live page at once
+    (values that fold together, blanks, deleted pages); each chunk holds whole groups,
+    fewer than chunk_pages pages plus its last group; no temporary table is left."""
     pages = pd.DataFrame(
         {
             "doc_key": [f"p{n:02d}.md" for n in range(len(values))],
@@ -415,14 +423,30 @@ def test_duplicate_metadata_checked_a_chunk_at_a_time_equals_the_whole_site(
         con.execute("UPDATE documents SET deleted_run = 2 WHERE list_contains(?, doc_key)", [gone])
         live = pages.loc[~pages["doc_key"].isin(gone)]
         for column in SITE_RULES:
-            chunks = list(pages_sharing_values(con, column, chunk_pages))
+            rule = SITE_RULES[column][0]
+            before_each_chunk: list[int] = []
+
+            def wording(
+                shared: pd.DataFrame, column: str = column, seen: list[int] = before_each_chunk
+            ) -> pd.DataFrame:
+                seen.append(
+                    con.execute(
+                        f"SELECT count(*) FROM seo_findings WHERE rule = '{SITE_RULES[column][0]}'"
+                    ).fetchall()[0][0]
+                )
+                return shared_value_wording(column, shared)
+
+            stored = store_shared_value_findings(con, column, wording, chunk_pages)
+            found = con.execute(
+                f"SELECT doc_key, rule, severity, detail FROM seo_findings WHERE rule = '{rule}'"
+            )
+            found = found.fetchall()
             whole = site_rule_findings(live[["doc_key", column]], column)
-            assert sorted(key for chunk in chunks for key in chunk["doc_key"]) == sorted(whole["doc_key"])
-            by_chunk = pd.concat([site_rule_findings(chunk, column) for chunk in chunks] or [whole.iloc[:0]])
-            assert sorted(by_chunk.itertuples(index=False)) == sorted(whole.itertuples(index=False))
-            for chunk in chunks:
-                groups = chunk.groupby(metadata_keys(chunk)[f"{column}_key"].to_numpy()).size()
-                assert len(chunk) < chunk_pages + groups.max()
+            assert stored == len(found) == len(whole)
+            assert sorted(found) == sorted(whole.itertuples(index=False, name=None))
+            groups = metadata_keys(live).groupby(f"{column}_key").size()
+            chunk_sizes = [b - a for a, b in itertools.pairwise([*before_each_chunk, stored])]
+            assert all(0 < size < chunk_pages + groups.max() for size in chunk_sizes)
         assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0
 
 
@@ -436,8 +460,9 @@ def test_pages_scored_before_metadata_keys_were_kept_are_found(tmp_path: Path) -
     assert pages_without_keys(con) == ["b.md"]
     store_keys(con, metadata_keys(pages.iloc[1:2]))
     assert pages_without_keys(con) == []
-    (shared,) = pages_sharing_values(con, "seo_title", 10)
-    assert sorted(shared["doc_key"]) == ["a.md", "b.md"]
+    assert store_shared_value_findings(con, "seo_title", partial(shared_value_wording, "seo_title"), 10) == 2
+    found = con.execute("SELECT doc_key FROM seo_findings ORDER BY doc_key").fetchall()
+    assert found == [("a.md",), ("b.md",)]
 
 
 def test_files_to_read_are_those_whose_size_or_date_moved(tmp_path: Path) -> None:

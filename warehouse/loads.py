@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 
 import duckdb
 import pandas as pd
@@ -12,6 +13,7 @@ from transforms.analysis import PageAnalysis
 from transforms.ingest import IngestBatch
 from warehouse import duplicate_index
 from warehouse.documents import record_errors, touch_unchanged, upsert_documents
+from warehouse.metadata_keys import store_shared_value_findings
 from warehouse.runs import record_batch
 from warehouse.store import checkpoint, delete_scattered, insert_frame, registered, replace_rows, transaction
 
@@ -82,17 +84,23 @@ def forget_documents(con: duckdb.DuckDBPyConnection, doc_keys: Sequence[str]) ->
 
 
 def replace_site_findings(
-    con: duckdb.DuckDBPyConnection, findings: Iterable[pd.DataFrame], main_keyword_keys: pd.DataFrame
+    con: duckdb.DuckDBPyConnection,
+    columns: Iterable[str],
+    wording: Callable[[str, pd.DataFrame], pd.DataFrame],
+    main_keyword_keys: pd.DataFrame,
+    chunk_pages: int,
 ) -> tuple[int, int]:
-    """The site-wide SEO findings (frames stored one by one) and the keyword cannibalisation
-    groups replace the previous ones, in one transaction; returns how many findings and how
-    many cannibalisation rows (pages sharing a main keyword) were stored."""
+    """The site-wide SEO findings (duplicate values of each of `columns`, worded by
+    `wording(column, shared values)`: see metadata_keys.store_shared_value_findings) and the
+    keyword cannibalisation groups replace the previous ones, in one transaction; returns how
+    many findings and how many cannibalisation rows (pages sharing a main keyword) were stored."""
     stored = 0
     with transaction(con):
         con.execute("DELETE FROM seo_findings WHERE scope = 'site'")
-        for frame in findings:
-            insert_frame(con, "seo_findings", frame.assign(scope="site"))
-            stored += len(frame)
+        for column in columns:
+            stored += store_shared_value_findings(
+                con, column, functools.partial(wording, column), chunk_pages
+            )
         cannibalised = store_cannibalisation(con, main_keyword_keys)
     return stored, cannibalised
 

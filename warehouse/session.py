@@ -50,9 +50,9 @@ class DuckDBSettings:
     mart_chunk_pages: the page marts are built, and the findings CSVs sorted, for about this
     many pages at a time, so the memory those queries need does not grow with the site
     (warehouse.marts.rebuild_marts, export_findings_csvs).
-    site_chunk_pages: the duplicate-metadata checks read and check the pages sharing an SEO
-    title, meta description or title about this many at a time (whole groups of equal
-    values; warehouse.metadata_keys.pages_sharing_values); on a larger site a first run's
+    site_chunk_pages: the duplicate-metadata checks group the pages sharing an SEO title,
+    meta description or title about this many at a time (whole groups of equal values;
+    warehouse.metadata_keys.store_shared_value_findings); on a larger site a first run's
     duplicate pass reads the pages sharing an answer, title or question so
     (warehouse.duplicate_index.pages_sharing_groups) and verifies this many near pairs at a
     time.
