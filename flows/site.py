@@ -195,6 +195,8 @@ def _pairs_by_group_chunk(
     """A first run's exact, then title and question pairs, a chunk of whole groups at a time."""
     for part in duplicate_index.pages_sharing_groups(con, "exact_hash", chunk_pages):
         yield exact_duplicate_pairs(part, settings)
-    for column in ("title_key", "question_key"):  # a pair found by both is stored once
-        for part in duplicate_index.pages_sharing_groups(con, column, chunk_pages):
+    # A pair found by both is stored once; a question group of the very pages of a title
+    # group is not read again.
+    for column, unless in (("title_key", None), ("question_key", "title_key")):
+        for part in duplicate_index.pages_sharing_groups(con, column, chunk_pages, unless):
             yield title_duplicate_pairs(part, settings)

@@ -572,12 +572,16 @@ def test_incremental_groups_equal_a_full_run_through_random_changes() -> None:
         assert set(full["kind"]) == {"exact", "near", "title"}
 
 
+@pytest.mark.parametrize("questions_as_titles", [False, True])
 @pytest.mark.parametrize("chunk_pages", [1, 2, 5, 13])
-def test_a_first_run_in_chunks_of_groups_and_pairs_equals_one_chunk(chunk_pages: int) -> None:
+def test_a_first_run_in_chunks_of_groups_and_pairs_equals_one_chunk(
+    chunk_pages: int, questions_as_titles: bool
+) -> None:
     """A first run reads the pages sharing an exact hash, title or question a chunk of
     groups at a time, and verifies near pairs a chunk at a time: whatever the chunk size,
     the stored pairs and clusters are those of a run in one chunk (groups large enough to
-    be stars among them)."""
+    be stars among them). Question groups of the very pages of a title group are not read
+    (questions_as_titles: most pages ask their title)."""
     rng = random.Random(chunk_pages)
     settings = DuplicateSettings(group_pair_limit=3)
     answers = [" ".join(rng.sample(SENTENCES, 6)) for _ in range(6)]
@@ -590,6 +594,9 @@ def test_a_first_run_in_chunks_of_groups_and_pairs_equals_one_chunk(chunk_pages:
             "published_date": pd.NaT,
         }
     )
+    if questions_as_titles:  # but for a few pages, which split some title groups' questions
+        asks_title = [rng.random() < 0.85 for _ in range(40)]
+        documents["question"] = documents["title"].where(asks_title, documents["question"])
     whole, chunked = warehouse(), warehouse()
     duplicate_step(whole, documents, settings, run_id=1)
     duplicate_step(chunked, documents, settings, run_id=1, chunk_pages=chunk_pages)
@@ -622,6 +629,22 @@ def test_a_first_run_in_chunks_of_groups_and_pairs_equals_one_chunk(chunk_pages:
         assert all(len(frame) < chunk_pages + max(n for _, n in sizes) for frame in frames)
         groups_per_frame = [set(frame[column]) for frame in frames]
         assert sum(map(len, groups_per_frame)) == len(set().union(*groups_per_frame)) == len(sizes)
+    # Question groups read unless they are a title group's very pages.
+    members = whole.sql(
+        "SELECT title_key, question_key, list(doc_key ORDER BY doc_key) FROM minhash_signatures GROUP BY ALL"
+    ).fetchall()
+    by_title: dict = {}
+    by_question: dict = {}
+    for title_key, question_key, keys in members:
+        if title_key is not None:
+            by_title.setdefault(title_key, set()).update(keys)
+        if question_key is not None:
+            by_question.setdefault(question_key, set()).update(keys)
+    kept = {q for q, pages in by_question.items() if len(pages) >= 2 and pages not in by_title.values()}
+    frames = duplicate_index.pages_sharing_groups(chunked, "question_key", chunk_pages, "title_key")
+    assert {value for frame in frames for value in frame["question_key"].tolist()} == kept
+    if questions_as_titles:
+        assert len(kept) < sum(len(pages) >= 2 for pages in by_question.values())
 
 
 def test_replace_pairs_keeps_untouched_near_pairs_and_first_found_run() -> None:

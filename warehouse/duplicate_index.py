@@ -383,21 +383,42 @@ def load_fingerprints(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def pages_sharing_groups(
-    con: duckdb.DuckDBPyConnection, column: str, chunk_pages: int
+    con: duckdb.DuckDBPyConnection, column: str, chunk_pages: int, unless_grouped_by: str | None = None
 ) -> Iterator[pd.DataFrame]:
     """Frames of doc_key, exact_hash and `column` (one of GROUP_COLUMNS) of the indexed pages
     whose `column` value another page shares, about `chunk_pages` pages a frame: the groups
     in the order of a hash of their value, each whole in the frame where it starts. A first
     run's exact and title pairs are made from these a frame at a time (not from every page's
     keys at once); a page whose value no other page has cannot pair and is never read.
-    exact_hash is always there: title pairs leave out pages with the same answer."""
-    if column not in GROUP_COLUMNS:
-        raise ValueError(f"not a group column: {column!r}; one of {', '.join(GROUP_COLUMNS)}")
+    exact_hash is always there: title pairs leave out pages with the same answer.
+
+    unless_grouped_by: another group column; a group of exactly the pages of one of its
+    groups is left out (pages whose question is their title: the title's group already
+    gave their pairs, and the same pages make the same pairs)."""
+    for name in (column, unless_grouped_by):
+        if name is not None and name not in GROUP_COLUMNS:
+            raise ValueError(f"not a group column: {name!r}; one of {', '.join(GROUP_COLUMNS)}")
     selected = "doc_key, exact_hash" if column == "exact_hash" else f"doc_key, exact_hash, {column}"
     groups = f"""
         SELECT {column} AS value, count(*) AS pages FROM minhash_signatures
         WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*) >= 2
     """
+    if unless_grouped_by is not None:
+        other = unless_grouped_by
+        # Every page of the group has the same `other` value, whose group is as large.
+        groups = f"""
+            SELECT s.{column} AS value, count(*) AS pages
+            FROM minhash_signatures s
+            LEFT JOIN (
+                SELECT {other}, count(*) AS pages FROM minhash_signatures
+                WHERE {other} IS NOT NULL GROUP BY {other}
+            ) o USING ({other})
+            WHERE s.{column} IS NOT NULL
+            GROUP BY s.{column}
+            HAVING count(*) >= 2
+               AND NOT (count(s.{other}) = count(*) AND min(s.{other}) = max(s.{other})
+                        AND min(o.pages) = count(*))
+        """
     for chunk in shared_value_chunks(con, _GROUP_CHUNKS, groups, chunk_pages):
         yield con.execute(
             f"""
