@@ -257,6 +257,23 @@ def test_page_marts_built_in_chunks_equal_one_build() -> None:
         rebuild_marts(con, 1, chunk_pages=0)
 
 
+@pytest.mark.parametrize("chunk_pages", [1, 7, 30, 89, 90, 1000])
+def test_page_mart_chunks_are_ranges_of_live_pages(chunk_pages: int) -> None:
+    """Each chunk is a range of doc_key holding chunk_pages live pages (the last fewer);
+    together they hold every live page once, deleted pages not counted."""
+    con = duckdb.connect(":memory:")
+    apply_migrations(con)
+    _many_pages(con, 95)
+    con.execute("UPDATE documents SET deleted_run = 2 WHERE doc_key LIKE '%7.md'")
+    live = [k for (k,) in con.execute("SELECT doc_key FROM documents WHERE deleted_run IS NULL").fetchall()]
+    bounds = marts._chunk_bounds(con, chunk_pages)
+    in_chunk = [[k for k in live if k >= first and (after is None or k < after)] for first, after in bounds]
+    assert sorted(k for chunk in in_chunk for k in chunk) == sorted(live)
+    assert [len(chunk) for chunk in in_chunk[:-1]] == [chunk_pages] * (len(bounds) - 1)
+    assert 0 < len(in_chunk[-1]) <= chunk_pages and bounds[-1][1] is None
+    assert len(bounds) == -(-len(live) // chunk_pages)
+
+
 def test_subject_quality_aggregates_pages(con: duckdb.DuckDBPyConnection) -> None:
     rebuild_marts(con, 1)
     rows = con.execute("SELECT * FROM subject_quality WHERE run_id = 1 ORDER BY subject_key").df()
