@@ -200,7 +200,7 @@ def build_reports(
         writing_csvs.result()
     _remove_vanished_subjects(folder, set(stems.values()))
     quarantined = marts.quarantined_files(con, run_id)
-    pages_total = con.execute("SELECT avg(quality_score) FROM page_quality").fetchone()[0]
+    pages_total = marts.mean_quality_score(con)
     totals = {
         "pages": int(subjects["pages"].sum()),
         "added": int(subjects["pages_added"].sum()),

@@ -315,6 +315,12 @@ def read_subject_quality(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.Data
     return con.execute("SELECT * FROM subject_quality WHERE run_id = ? ORDER BY subject_key", [run_id]).df()
 
 
+def mean_quality_score(con: duckdb.DuckDBPyConnection) -> float | None:
+    """The mean quality_score of every page in page_quality (None when it has none)."""
+    ((mean,),) = con.execute("SELECT favg(quality_score) FROM page_quality").fetchall()
+    return mean
+
+
 def read_page_quality(con: duckdb.DuckDBPyConnection, worst_per_subject: int | None = None) -> pd.DataFrame:
     """page_quality rows, worst first within each subject (only the worst N per subject
     when `worst_per_subject` is given)."""
