@@ -263,8 +263,8 @@ def test_page_marts_built_in_chunks_equal_one_build() -> None:
 
 def test_subject_means_do_not_depend_on_the_order_of_the_page_rows() -> None:
     """subject_quality's means are the same to the last bit whatever order the chunked page
-    marts leave the rows in (a plain float sum is not: deltas of ~1e-15 between runs where
-    nothing changed)."""
+    marts leave the rows in (a float sum is not: deltas of ~1e-15 between runs where nothing
+    changed)."""
     built = []
     for chunk_pages in (3000, 700, 290):
         con = duckdb.connect(":memory:")

@@ -316,8 +316,9 @@ def read_subject_quality(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.Data
 
 
 def mean_quality_score(con: duckdb.DuckDBPyConnection) -> float | None:
-    """The mean quality_score of every page in page_quality (None when it has none)."""
-    ((mean,),) = con.execute("SELECT favg(quality_score) FROM page_quality").fetchall()
+    """The mean quality_score of every page in page_quality (None when it has none), of an
+    exact sum as subject_quality's means are (marts/subject_quality.sql)."""
+    ((mean,),) = con.execute("SELECT avg(quality_score::DECIMAL(38, 18)) FROM page_quality").fetchall()
     return mean
 
 

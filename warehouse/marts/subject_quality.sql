@@ -1,18 +1,19 @@
 -- subject_quality rows of run $run_id: one per subject with live pages or pages deleted in
 -- this run. Deltas compare with the subject's latest earlier row.
--- Means by favg (compensated summation): a plain float sum depends on the order of the rows,
--- which the chunked page marts do not fix, and unchanged pages showed deltas of ~1e-15.
+-- Means of exact sums (each value as DECIMAL(38, 18)): a float sum, even compensated (favg),
+-- depends on the order of the rows and of DuckDB's threads, which nothing fixes, and
+-- unchanged subjects showed deltas of ~1e-15 between runs.
 WITH pages AS (
     SELECT subject_key,
            count(*) AS pages,
            median(flesch_reading_ease) AS median_flesch_reading_ease,
            median(word_count) AS median_word_count,
-           favg(keyword_coverage_ratio) AS keyword_coverage_ratio,
+           avg(keyword_coverage_ratio::DECIMAL(38, 18)) AS keyword_coverage_ratio,
            count(*) FILTER (WHERE is_duplicate) AS duplicate_pages,
            sum(seo_errors) AS seo_errors,
            sum(seo_warnings) AS seo_warnings,
            sum(seo_notices) AS seo_notices,
-           round(favg(quality_score), 1) AS quality_score
+           round(avg(quality_score::DECIMAL(38, 18)), 1) AS quality_score
     FROM page_quality GROUP BY subject_key
 ),
 spellings AS (
