@@ -58,9 +58,9 @@ def analyse_site(run: RunSession, settings: AnalysisSettings, changed: Sequence[
 
 def check_site_metadata(run: RunSession, settings: AnalysisSettings) -> None:
     """Duplicate metadata, grouped in the warehouse one column and one chunk of the pages
-    sharing a value at a time, worded by transforms.seo; cannibalisation grouped in the warehouse by the keys of the distinct main keywords the
-    page analysis stored (every live page is scored by now). Pages scored before metadata
-    keys were stored get theirs first."""
+    sharing a value at a time, worded by transforms.seo; cannibalisation grouped in the
+    warehouse by the keys of the distinct main keywords the page analysis stored (every live
+    page is scored by now). Pages scored before metadata keys were stored get theirs first."""
     add_missing_metadata_keys(run)
     keys = main_keyword_keys(distinct_main_keywords(run.con), settings.keywords)
     stored, cannibalised = replace_site_findings(

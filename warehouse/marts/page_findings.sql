@@ -1,11 +1,11 @@
 -- page_findings: the stored SEO findings of live pages, plus findings the marts derive
 -- from readability, keyword coverage and duplicate clusters ($parameters come from
 -- warehouse.marts.QualityWeights). Built for one chunk of the pages at a time (one of
--- $chunks ranges of doc_key, from $chunk_from to before $chunk_to, NULL for the last):
--- each join holds that chunk's pages, not the site's.
+-- $chunks ranges of doc_key, from $chunk_from to before $chunk_to, NULL for the last;
+-- in_chunk: warehouse.marts._IN_CHUNK): each join holds that chunk's pages, not the site's.
 WITH live AS (
     SELECT doc_key, subject_key FROM documents
-    WHERE deleted_run IS NULL AND ($chunks = 1 OR (doc_key >= $chunk_from AND ($chunk_to IS NULL OR doc_key < $chunk_to)))
+    WHERE deleted_run IS NULL AND in_chunk(doc_key, $chunks, $chunk_from, $chunk_to)
 )
 SELECT s.doc_key, l.subject_key, s.rule, s.severity, s.detail, 'seo' AS source
 FROM seo_findings s JOIN live l USING (doc_key)

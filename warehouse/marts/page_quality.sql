@@ -8,28 +8,27 @@
 -- Built for one chunk of the pages at a time (one of $chunks ranges of doc_key, from
 -- $chunk_from to before $chunk_to, NULL for the last: warehouse.marts._chunk_bounds), so its
 -- joins and aggregates hold one chunk's rows, not the site's; every source is cut to the
--- chunk before it is joined ("$chunks = 1 OR" lets DuckDB drop the test when there is one
--- chunk).
+-- chunk before it is joined (in_chunk: warehouse.marts._IN_CHUNK).
 -- priority_rank, which ranks a whole subject, is set by warehouse.marts (_RANK_PAGES).
 WITH live AS (
     SELECT doc_key, subject_key, subject, title, url, first_seen_run, last_changed_run
-    FROM documents WHERE deleted_run IS NULL AND ($chunks = 1 OR (doc_key >= $chunk_from AND ($chunk_to IS NULL OR doc_key < $chunk_to)))
+    FROM documents WHERE deleted_run IS NULL AND in_chunk(doc_key, $chunks, $chunk_from, $chunk_to)
 ),
 readability_of_chunk AS (
-    SELECT * FROM readability WHERE ($chunks = 1 OR (doc_key >= $chunk_from AND ($chunk_to IS NULL OR doc_key < $chunk_to)))
+    SELECT * FROM readability WHERE in_chunk(doc_key, $chunks, $chunk_from, $chunk_to)
 ),
 keywords_of_chunk AS (
-    SELECT * FROM page_keywords WHERE ($chunks = 1 OR (doc_key >= $chunk_from AND ($chunk_to IS NULL OR doc_key < $chunk_to)))
+    SELECT * FROM page_keywords WHERE in_chunk(doc_key, $chunks, $chunk_from, $chunk_to)
 ),
 clusters_of_chunk AS (
-    SELECT * FROM duplicate_clusters WHERE ($chunks = 1 OR (doc_key >= $chunk_from AND ($chunk_to IS NULL OR doc_key < $chunk_to)))
+    SELECT * FROM duplicate_clusters WHERE in_chunk(doc_key, $chunks, $chunk_from, $chunk_to)
 ),
 seo AS (
     SELECT doc_key,
            count(*) FILTER (WHERE severity = 'error') AS seo_errors,
            count(*) FILTER (WHERE severity = 'warning') AS seo_warnings,
            count(*) FILTER (WHERE severity = 'notice') AS seo_notices
-    FROM seo_findings WHERE ($chunks = 1 OR (doc_key >= $chunk_from AND ($chunk_to IS NULL OR doc_key < $chunk_to))) GROUP BY doc_key
+    FROM seo_findings WHERE in_chunk(doc_key, $chunks, $chunk_from, $chunk_to) GROUP BY doc_key
 ),
 issues AS (
     -- rules by severity (errors first), then name: each prefixed by its severity's digit,
@@ -39,7 +38,7 @@ issues AS (
                list_sort(list(CASE severity WHEN 'error' THEN '0' WHEN 'warning' THEN '1' ELSE '2' END || rule)),
                lambda ranked: ranked[2:]
            ) AS rules
-    FROM page_findings WHERE ($chunks = 1 OR (doc_key >= $chunk_from AND ($chunk_to IS NULL OR doc_key < $chunk_to))) GROUP BY doc_key
+    FROM page_findings WHERE in_chunk(doc_key, $chunks, $chunk_from, $chunk_to) GROUP BY doc_key
 ),
 joined AS (
     SELECT l.*, r.word_count, r.sentence_count, r.flesch_reading_ease, r.flesch_kincaid_grade,
