@@ -42,11 +42,16 @@ CANONICAL_COLUMNS = ["doc_key", "published_date", "first_seen_run"]
 def analyse_site(run: RunSession, settings: AnalysisSettings, changed: Sequence[str] | None) -> None:
     """changed: documents new or changed this run (None: everything was re-analysed).
 
-    After a small change (transforms.changes.site_steps_side_by_side) the site checks run in
-    a thread of their own, on a second connection, beside the duplicate pass: one is mostly
-    Python, the other mostly DuckDB. Otherwise one after the other: the duplicate pass of a
-    first run or a large change holds every page it reads."""
-    if changed is None or not site_steps_side_by_side(len(changed), live_page_count(run.con)):
+    After a small change on a site of at most `site_chunk_pages` pages
+    (transforms.changes.site_steps_side_by_side) the site checks run in a thread of their
+    own, on a second connection, beside the duplicate pass: one is mostly Python, the other
+    mostly DuckDB. Otherwise one after the other: the duplicate pass of a first run or a
+    large change holds every page it reads, and on a larger site both steps use the whole
+    site memory limit."""
+    side_by_side = changed is not None and site_steps_side_by_side(
+        len(changed), live_page_count(run.con), run.tuning.site_chunk_pages
+    )
+    if not side_by_side:
         check_site_metadata(run, settings)
         detect_duplicates(run, settings, changed)
         return
