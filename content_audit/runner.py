@@ -171,6 +171,16 @@ def flow_parameters(settings: Any, config: Path | None, full_refresh: bool) -> d
     }
 
 
+def log_migrations(applied: list[int]) -> None:
+    """Name the schema migrations this run applied to an existing warehouse: one that rebuilds
+    a table takes a while on a large one (migration 0011: 27 s at 1,000,000 pages). A new
+    warehouse applies them all, from the first, and says nothing."""
+    from prefect import get_run_logger
+
+    if applied and applied[0] != 1:
+        get_run_logger().info("Warehouse schema brought up to date: migrations %s applied", applied)
+
+
 def log_task_runner(settings: Any) -> None:
     """Say where batches run, and warn when a deployment's run ignores the config's choice
     (a worker imports the flow with its environment's runner; see the module docstring)."""

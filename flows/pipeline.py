@@ -13,7 +13,7 @@ from prefect.runtime import flow_run
 from content_audit.faults import maybe_die
 from content_audit.heartbeats import end_flow_runs_without_joining_heartbeats
 from content_audit.memory import freeze_long_lived, prepared_process, release_freed_memory
-from content_audit.runner import default_task_runner, log_task_runner, stop_worker_processes
+from content_audit.runner import default_task_runner, log_migrations, log_task_runner, stop_worker_processes
 from content_audit.settings import Settings, analysis_settings, load_settings
 from flows.publish import artifacts_posted, publish
 from flows.site import analyse_site
@@ -76,6 +76,7 @@ def audit(
         open_run(settings.warehouse, str(settings.content_dir), flow_run_id, settings.duckdb) as run,
     ):
         get_run_logger().info("Run %s: %s -> %s", run.run_id, settings.content_dir, settings.warehouse)
+        log_migrations(run.migrations_applied)
         log_task_runner(settings)
         page_settings = analysis_settings(settings)
         with run.batch_memory_limit():  # the worker processes hold memory of their own meanwhile

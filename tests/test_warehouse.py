@@ -79,6 +79,21 @@ def test_document_bodies_move_to_zstd_with_every_row_kept(tmp_path: Path) -> Non
     assert compression["doc_key"] != "ZSTD"  # the other columns keep DuckDB's own choice
 
 
+def test_a_run_knows_which_migrations_it_applied(tmp_path: Path) -> None:
+    """So that the flow can say why a run on an older warehouse took longer (0011 rebuilds
+    the documents table)."""
+    older = tmp_path / "older.duckdb"
+    with duckdb.connect(str(older)) as con:
+        apply_migrations_up_to(con, [(v, n, sql) for v, n, sql in migration_files() if v < 11])
+    newer = [v for v, _, _ in migration_files() if v >= 11]
+    with open_run(older, "c") as run:
+        assert run.migrations_applied == newer
+    with open_run(older, "c") as run:
+        assert run.migrations_applied == []
+    with open_run(tmp_path / "new.duckdb", "c") as run:
+        assert run.migrations_applied == [v for v, _, _ in migration_files()]
+
+
 def apply_migrations_up_to(con: duckdb.DuckDBPyConnection, migrations: list[tuple[int, str, str]]) -> None:
     """A warehouse as an older release left it: these migrations applied, the rest not."""
     con.execute(

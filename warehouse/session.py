@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,11 +90,13 @@ class RunSession:
         run_id: int,
         path: Path,
         tuning: DuckDBSettings = DuckDBSettings(),
+        migrations_applied: Sequence[int] = (),
     ) -> None:
         self.con = con
         self.run_id = run_id
         self.path = path
         self.tuning = tuning
+        self.migrations_applied = list(migrations_applied)  # schema versions this run applied
         self.summary: dict = {}  # the runs row, once the run has finished
 
     @contextmanager
@@ -144,11 +146,11 @@ def open_run(
         try:
             con.execute(f"SET memory_limit = '{tuning.memory_limit}'")  # checked: a size
             con.execute(f"SET checkpoint_threshold = '{tuning.checkpoint_threshold}'")
-            apply_migrations(con)
+            applied = apply_migrations(con)
             abandon_stale_runs(con)
             run_id = start_run(con, content_dir, prefect_flow_run_id)
             lock.record(run_id)
-            session = RunSession(con, run_id, path, tuning)
+            session = RunSession(con, run_id, path, tuning, applied)
             try:
                 yield session
             except BaseException as error:
