@@ -44,13 +44,10 @@ from transforms.duplicates import (
 )
 from warehouse import duplicate_index
 from warehouse.metadata_keys import SITE_CHUNK_PAGES
+from warehouse.migrate import apply_migrations
 
 RERUNS = 3
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-MIGRATIONS = [
-    Path(__file__).resolve().parents[1] / "warehouse" / "migrations" / name
-    for name in ("0004_duplicates.sql", "0006_previous_groups.sql", "0008_band_signature_ids.sql")
-]
 
 
 def generate_corpus(out: Path, docs: int, seed: int = 0, near: float = 0.03) -> None:
@@ -91,9 +88,9 @@ def read_generated_corpus(content: Path) -> pd.DataFrame:
 
 
 def new_warehouse() -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse with the whole schema (the duplicate tables are a part of it)."""
     con = duckdb.connect()
-    for migration in MIGRATIONS:
-        con.execute(migration.read_text("utf-8"))
+    apply_migrations(con)
     return con
 
 

@@ -15,6 +15,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+import xxhash
 from datasketch import MinHash
 
 from benchmarks.duplicates import (
@@ -138,6 +139,26 @@ def test_exact_hash_ignores_formatting_but_not_words() -> None:
     assert exact_hash(answer) == exact_hash(reposted)
     assert exact_hash(answer) != exact_hash(reposted.replace("excitatory", "inhibitory"))
     assert re.fullmatch(r"[0-9a-f]{16}", exact_hash(answer))
+
+
+def test_pages_without_words_are_no_exact_duplicates_of_each_other() -> None:
+    """Pages whose text has no words (code blocks or images only: their plain text is empty)
+    share no text: no exact hash, no exact pair; an equal title still pairs them."""
+    assert exact_hash("") is None and exact_hash(" -- *** \n\n") is None
+    documents = pd.DataFrame(
+        {
+            "doc_key": ["code/a.md", "code/b.md", "code/c.md", "prose/d.md", "prose/e.md"],
+            "title": ["strings.HasPrefix", "strings.HasSuffix", "strings.HasSuffix", "One", "Two"],
+            "text": ["", "  ", "", "Same words here.", "same words, here"],
+        }
+    )
+    frame, _, bands = fingerprint_documents(documents, DuplicateSettings())
+    assert frame["exact_hash"].isna().tolist() == [True, True, True, False, False]
+    assert (bands[:3] == 0).all()  # no band either: never a near-duplicate candidate
+    exact = exact_duplicate_pairs(frame)
+    assert exact[["doc_key_a", "doc_key_b"]].values.tolist() == [["prose/d.md", "prose/e.md"]]
+    title = title_duplicate_pairs(frame)
+    assert title[["doc_key_a", "doc_key_b"]].values.tolist() == [["code/b.md", "code/c.md"]]
 
 
 # --- MinHash against datasketch -----------------------------------------------------------
@@ -428,9 +449,9 @@ def test_a_warehouse_indexed_with_doc_keys_in_its_band_rows_keeps_its_candidates
     bands = band_hashes(signatures, settings)
     for key, signature, page_bands in zip(small_index_texts, signatures, bands, strict=True):
         text = small_index_texts[key]
-        con.execute(
+        con.execute(  # a text without words stored with the empty text's hash, as before 0012
             "INSERT INTO minhash_signatures (doc_key, exact_hash, signature) VALUES (?, ?, ?)",
-            [key, exact_hash(text), signature.tolist()],
+            [key, exact_hash(text) or xxhash.xxh64_hexdigest(b""), signature.tolist()],
         )
         for band, band_hash in enumerate(page_bands.tolist()):
             if band_hash:

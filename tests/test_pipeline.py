@@ -303,3 +303,61 @@ def test_a_warehouse_from_before_metadata_keys_gets_them_and_the_same_site_findi
     assert _rows(warehouse, "SELECT count(*) FROM metadata_keys") == _rows(
         fresh, "SELECT count(*) FROM metadata_keys"
     )
+
+
+def _docs_page(title: str, body: str) -> str:
+    return f"---\ntitle: {title}\ndescription: What {title} does, in a sentence or two.\n---\n\n{body}\n"
+
+
+def test_code_only_pages_an_older_release_grouped_as_exact_duplicates_are_regrouped(
+    run_audit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages whose text has no words (here code blocks only) are no exact duplicates of each
+    other. Releases before migration 0012 hashed every such text alike (xxhash64 of ""), so
+    they made one exact group; on such a warehouse the next run scores those pages again
+    (no other page) and their exact pairs, clusters and findings go."""
+    import xxhash
+
+    import transforms.duplicates
+    from transforms.shingles import exact_hashes
+
+    content = tmp_path / "content" / "functions"
+    content.mkdir(parents=True)
+    for name in ("hasPrefix", "hasSuffix", "trim"):
+        (content / f"{name}.md").write_text(
+            _docs_page(name, f'```go\n{{{{ {name} "Hugo" "Hu" }}}}\n```'), "utf-8"
+        )
+    prose = "Trim returns the text with leading and trailing characters removed, as a reader expects."
+    (content / "about.md").write_text(_docs_page("About", prose), "utf-8")
+    (content / "about-copy.md").write_text(_docs_page("About again", prose), "utf-8")
+    config = tmp_path / "content-audit.toml"
+    config.write_text('[ingest]\nprofile = "docs"\n', "utf-8")
+    warehouse = tmp_path / "w.duckdb"
+    exact_pairs = "SELECT doc_key_a, doc_key_b FROM duplicate_pairs WHERE kind = 'exact' ORDER BY ALL"
+    copies = [("functions/about-copy.md", "functions/about.md")]
+
+    with monkeypatch.context() as older_release:
+        older_release.setattr(
+            transforms.duplicates,
+            "exact_hashes",
+            lambda words: [h or xxhash.xxh64_hexdigest(b"") for h in exact_hashes(words)],
+        )
+        run_audit(tmp_path / "content", warehouse, config=config)
+    with duckdb.connect(str(warehouse)) as con:  # as the older release left it
+        con.execute("ALTER TABLE minhash_signatures ALTER COLUMN exact_hash SET NOT NULL")
+        con.execute("DELETE FROM schema_version WHERE version = 12")
+    assert len(_rows(warehouse, exact_pairs)) == 1 + 3  # the copy, and the three code pages
+
+    second = run_audit(tmp_path / "content", warehouse, config=config)
+    assert second["status"] == "completed" and second["docs_unchanged"] == 5
+    assert _rows(warehouse, exact_pairs) == copies
+    rescored = "SELECT doc_key FROM readability WHERE scored_run = ? ORDER BY doc_key"
+    assert [key for (key,) in _rows(warehouse, rescored, [second["run_id"]])] == [
+        f"functions/{name}.md" for name in ("hasPrefix", "hasSuffix", "trim")
+    ]
+    assert _rows(warehouse, "SELECT count(*) FROM minhash_signatures WHERE exact_hash IS NULL") == [(3,)]
+    clustered = "SELECT doc_key FROM duplicate_clusters ORDER BY ALL"
+    assert _rows(warehouse, clustered) == [("functions/about-copy.md",), ("functions/about.md",)]
+    findings = "SELECT DISTINCT doc_key FROM page_findings WHERE rule = 'exact_duplicate' ORDER BY ALL"
+    assert _rows(warehouse, findings) == [("functions/about-copy.md",)]
+

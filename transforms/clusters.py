@@ -81,7 +81,8 @@ def exact_duplicate_pairs(
     """Pages with the same exact_hash: doc_key_a < doc_key_b, kind 'exact', similarity 1.0.
 
     documents: doc_key (unique), exact_hash (from `exact_hash` of the body text, so a page
-    cross-posted under another subject or path is found). Groups over
+    cross-posted under another subject or path is found; NA for a text without words,
+    which has no exact duplicate). Groups over
     settings.group_pair_limit are stars.
     """
     doc_keys = documents["doc_key"].astype(str).to_numpy(dtype=object)
@@ -125,8 +126,8 @@ def title_duplicate_pairs(
         return _empty_pairs()
     pair_codes = np.unique(np.concatenate(found_a) * len(keys) + np.concatenate(found_b))
     rows_a, rows_b = pair_codes // max(len(keys), 1), pair_codes % max(len(keys), 1)
-    exact_codes = pd.factorize(documents["exact_hash"].to_numpy())[0]
-    differ = exact_codes[rows_a] != exact_codes[rows_b]
+    exact_codes = pd.factorize(documents["exact_hash"].to_numpy())[0]  # -1: no words, no exact group
+    differ = (exact_codes[rows_a] != exact_codes[rows_b]) | (exact_codes[rows_a] < 0)
     rows_a, rows_b = rows_a[differ], rows_b[differ]
     if not len(rows_a):
         return _empty_pairs()

@@ -75,10 +75,10 @@ def tokenise_texts(texts: Sequence[str]) -> pa.ListArray:
     return pc.utf8_split_whitespace(spaced)
 
 
-def exact_hashes(word_lists: pa.ListArray) -> list[str]:
-    """`exact_hash` of every text in a `tokenise_texts` result."""
+def exact_hashes(word_lists: pa.ListArray) -> list[str | None]:
+    """`exact_hash` of every text in a `tokenise_texts` result (None for a text without words)."""
     joined = pc.binary_join(word_lists, pa.scalar(" ", type=pa.large_string())).to_pylist()
-    return [xxhash.xxh64_hexdigest((text or "").encode("utf-8")) for text in joined]
+    return [xxhash.xxh64_hexdigest(text.encode("utf-8")) if text else None for text in joined]
 
 
 def normalise_text(text: str) -> str:
@@ -110,9 +110,12 @@ def text_keys(texts: pd.Series) -> pd.Series:
     return pd.Series(keys, index=texts.index, dtype="UInt64")
 
 
-def exact_hash(text: str) -> str:
-    """xxhash64 (hex) of the normalised text: equal for pages whose words are identical."""
-    return xxhash.xxh64_hexdigest(normalise_text(text).encode("utf-8"))
+def exact_hash(text: str) -> str | None:
+    """xxhash64 (hex) of the normalised text: equal for pages whose words are identical.
+    None when the text has no words (a page of code blocks, images or nothing): such pages
+    share no text, so they are no exact duplicates of each other; thin_content flags them."""
+    normalised = normalise_text(text)
+    return xxhash.xxh64_hexdigest(normalised.encode("utf-8")) if normalised else None
 
 
 def fmix64(values: np.ndarray) -> np.ndarray:

@@ -49,13 +49,13 @@ _BAND_ROWS_PER_JOIN = 8_000_000
 GROUP_COLUMNS = ("exact_hash", "title_key", "question_key")
 _REGROUPED = "__duplicate_regrouped"
 # Candidate pairs (a query with signature ids id_a, id_b) as doc_key_a < doc_key_b, less
-# those with equal exact hashes.
+# those with equal exact hashes (a NULL hash, a text without words, equals none).
 _EXCEPT_EXACT = """
     SELECT least(a.doc_key, b.doc_key) AS doc_key_a, greatest(a.doc_key, b.doc_key) AS doc_key_b
     FROM ({pairs}) c
     JOIN minhash_signatures a ON a.signature_id = c.id_a
     JOIN minhash_signatures b ON b.signature_id = c.id_b
-    WHERE a.exact_hash <> b.exact_hash
+    WHERE coalesce(a.exact_hash <> b.exact_hash, true)
 """
 
 
@@ -111,7 +111,7 @@ def store_signatures(
             "signature_id": pa.array(signature_ids),
             "doc_key": pa.array(doc_keys, type=pa.string()),
             "content_hash": pa.array(frame.get("content_hash", missing).to_numpy(), type=pa.string()),
-            "exact_hash": pa.array(frame["exact_hash"].to_numpy(), type=pa.string()),
+            "exact_hash": pa.array(frame["exact_hash"].to_numpy(), type=pa.string(), from_pandas=True),
             "title_key": pa.array(frame.get("title_key", missing), type=pa.uint64(), from_pandas=True),
             "question_key": pa.array(frame.get("question_key", missing), type=pa.uint64(), from_pandas=True),
             "signature": _list_column(signatures.reshape(len(frame), -1).astype(np.uint32), pa.uint32()),
