@@ -132,6 +132,19 @@ def test_crlf_and_toml_front_matter() -> None:
     assert (split.front_matter, split.body, split.front_matter_format) == ({"title": "x"}, "body", "toml")
 
 
+@pytest.mark.parametrize("before", ["\n", "\r\n \t\r\n", "\n\n  "])
+def test_blank_lines_before_the_front_matter_are_skipped(before: str) -> None:
+    """As Hugo and python-frontmatter do (many of Hugo's release notes start with a blank line)."""
+    split = split_front_matter(f'{before}---\ntitle: "Hugo 0.26"\n---\n\nThis release brings')
+    assert (split.front_matter, split.body) == ({"title": "Hugo 0.26"}, "\nThis release brings")
+    assert split_front_matter('\n+++\ntitle = "x"\n+++\nbody').front_matter == {"title": "x"}
+    prose = "\nJust prose, then a rule:\n\n---\n"
+    assert (split_front_matter(prose).front_matter, split_front_matter(prose).body) == (None, prose)
+    with pytest.raises(DocumentError) as error:
+        split_front_matter("\n---\ntitle: never closed\n")
+    assert error.value.kind == "unclosed_front_matter"
+
+
 def test_docs_profile_reads_hugo_style_front_matter() -> None:
     front = {
         "title": "Install",

@@ -361,3 +361,47 @@ def test_code_only_pages_an_older_release_grouped_as_exact_duplicates_are_regrou
     findings = "SELECT DISTINCT doc_key FROM page_findings WHERE rule = 'exact_duplicate' ORDER BY ALL"
     assert _rows(warehouse, findings) == [("functions/about-copy.md",)]
 
+
+@pytest.mark.parametrize("profile", ["docs", "quicktakes"])
+def test_files_an_older_release_read_without_their_front_matter_are_parsed_again(
+    run_audit, shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, profile: str
+) -> None:
+    """A blank line before the front matter: an older release read no front matter there (a
+    page without its title under the docs profile, a quarantined file under quicktakes).
+    Migration 0013 has the next run read and parse those files again, and no other file."""
+    import transforms.ingest
+    from transforms.front_matter import SplitFile, split_front_matter
+
+    def older_split(text: str) -> SplitFile:
+        if text[:1].isspace() and text.strip():
+            return SplitFile(None, text.replace("\r\n", "\n"), "none")
+        return split_front_matter(text)
+
+    page = next((shared / "sample").glob("*.md")).read_text("utf-8")
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "plain.md").write_text(page, "utf-8")
+    (content / "blank-first.md").write_text("\n" + page, "utf-8")
+    config = tmp_path / "content-audit.toml"
+    config.write_text(f'[ingest]\nprofile = "{profile}"\n', "utf-8")
+    warehouse = tmp_path / "w.duckdb"
+    with monkeypatch.context() as older_release:
+        older_release.setattr(transforms.ingest, "split_front_matter", older_split)
+        first = run_audit(content, warehouse, config=config)
+    with duckdb.connect(str(warehouse)) as con:  # as the older release left it
+        con.execute("DELETE FROM schema_version WHERE version = 13")
+    titles = "SELECT doc_key, title FROM documents WHERE deleted_run IS NULL ORDER BY doc_key"
+    if profile == "docs":
+        assert (first["docs_new"], first["files_quarantined"]) == (2, 0)
+        assert _rows(warehouse, titles)[0][1] is None
+    else:
+        assert (first["docs_new"], first["files_quarantined"]) == (1, 1)
+
+    second = run_audit(content, warehouse, config=config)
+    read_again = (0, 1) if profile == "docs" else (1, 0)
+    assert (second["docs_new"], second["docs_changed"]) == read_again
+    assert (second["docs_unchanged"], second["files_quarantined"]) == (1, 0)
+    (_, title_blank_first), (_, title_plain) = _rows(warehouse, titles)
+    assert title_blank_first == title_plain and title_plain.startswith("What is the difference")
+    third = run_audit(content, warehouse, config=config)
+    assert (third["docs_unchanged"], third["docs_changed"], third["docs_new"]) == (2, 0, 0)
