@@ -132,6 +132,31 @@ def test_crlf_and_toml_front_matter() -> None:
     assert (split.front_matter, split.body, split.front_matter_format) == ({"title": "x"}, "body", "toml")
 
 
+@pytest.mark.parametrize(
+    ("text", "kind", "message"),
+    [
+        # PowerShell's ForEach-Object page: an alias `%` cannot start a plain YAML scalar.
+        (
+            "---\nLocale: en-US\naliases:\n  - %\n---\nbody",
+            "invalid_yaml",
+            "line 4, column 5: found character that cannot start any token "
+            "(while scanning for the next token)",
+        ),
+        (
+            "\n\n---\na: b\n  c: d: e\n---\n",
+            "invalid_yaml",
+            "line 5, column 4: mapping values are not allowed",
+        ),
+        ('\n+++\ntitle = "x"\nbad = ?\n+++\n', "invalid_toml", "Invalid value (at line 4, column 7)"),
+    ],
+)
+def test_front_matter_errors_give_the_line_and_column_in_the_file(text: str, kind: str, message: str) -> None:
+    """Not the line within the header, as the YAML and TOML parsers count it."""
+    with pytest.raises(DocumentError) as error:
+        split_front_matter(text)
+    assert error.value.kind == kind and error.value.message.startswith(message)
+
+
 @pytest.mark.parametrize("before", ["\n", "\r\n \t\r\n", "\n\n  "])
 def test_blank_lines_before_the_front_matter_are_skipped(before: str) -> None:
     """As Hugo and python-frontmatter do (many of Hugo's release notes start with a blank line)."""

@@ -7,6 +7,7 @@ ingest step turns those into `ingest_errors` rows, so a bad file never stops a r
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,10 +99,12 @@ def split_front_matter(text: str) -> SplitFile:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise DocumentError("empty_file", "file is empty")
-    first, _, rest = text.lstrip(" \t\n").partition("\n")
+    stripped = text.lstrip(" \t\n")
+    first, _, rest = stripped.partition("\n")
     fence = first.rstrip()
     if fence not in ("---", "+++"):
         return SplitFile(None, text, "none")
+    header_line = text.count("\n", 0, len(text) - len(stripped)) + 2  # in the file, from 1
     closers = ("---", "...") if fence == "---" else ("+++",)
     lines = rest.split("\n")
     for index, line in enumerate(lines):
@@ -109,14 +112,15 @@ def split_front_matter(text: str) -> SplitFile:
             header = "\n".join(lines[:index])
             body = "\n".join(lines[index + 1 :])
             if fence == "+++":
-                return SplitFile(_load_toml(header), body, "toml")
-            return SplitFile(load_yaml(header), body, "yaml")
+                return SplitFile(_load_toml(header, header_line), body, "toml")
+            return SplitFile(load_yaml(header, header_line), body, "yaml")
     raise DocumentError("unclosed_front_matter", f"front matter opened with '{fence}' is never closed")
 
 
-def load_yaml(header: str) -> dict[str, Any]:
+def load_yaml(header: str, first_line: int = 1) -> dict[str, Any]:
     """Safe-load YAML front matter; the result must be a mapping of bounded size. Plain
-    headers (most) are read without PyYAML, to the same result (see `plain_yaml`)."""
+    headers (most) are read without PyYAML, to the same result (see `plain_yaml`).
+    first_line: the file's line number of the header's first line, for error messages."""
     plain = read_plain_yaml(header)
     if plain is not None:
         # No aliases, at most one value a line and 8 levels deep: only a header of that many
@@ -124,10 +128,10 @@ def load_yaml(header: str) -> dict[str, Any]:
         if header.count("\n") >= MAX_FRONT_MATTER_NODES - 1:
             check_size(plain)
         return plain
-    return load_yaml_with_pyyaml(header)
+    return load_yaml_with_pyyaml(header, first_line)
 
 
-def load_yaml_with_pyyaml(header: str) -> dict[str, Any]:
+def load_yaml_with_pyyaml(header: str, first_line: int = 1) -> dict[str, Any]:
     check_depth(header)
     try:
         value = yaml.load(header, Loader=_StrictLoader)
@@ -139,9 +143,9 @@ def load_yaml_with_pyyaml(header: str) -> dict[str, Any]:
             raise DocumentError(
                 "unsafe_yaml_tag", f"front matter uses a tag that is never executed: {_one_line(error)}"
             ) from None
-        raise DocumentError("invalid_yaml", _one_line(error)) from None
+        raise DocumentError("invalid_yaml", _yaml_message(error, first_line)) from None
     except yaml.YAMLError as error:
-        raise DocumentError("invalid_yaml", _one_line(error)) from None
+        raise DocumentError("invalid_yaml", _yaml_message(error, first_line)) from None
     except RecursionError:
         raise DocumentError("yaml_too_deep", "front matter is nested too deeply to load") from None
     if value is None:
@@ -154,11 +158,13 @@ def load_yaml_with_pyyaml(header: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _load_toml(header: str) -> dict[str, Any]:
+def _load_toml(header: str, first_line: int = 1) -> dict[str, Any]:
     try:
         value = tomllib.loads(header)
     except tomllib.TOMLDecodeError as error:
-        raise DocumentError("invalid_toml", _one_line(error)) from None
+        # "... (at line 3, column 7)": line of the header, made the file's.
+        message = _TOML_LINE.sub(lambda m: f"at line {int(m.group(1)) + first_line - 1}", str(error))
+        raise DocumentError("invalid_toml", _one_line(message)) from None
     except RecursionError:
         raise DocumentError("toml_too_deep", "front matter is nested too deeply to load") from None
     check_size(value)
@@ -218,5 +224,20 @@ def check_size(value: Any) -> None:
             stack.extend((child, depth + 1) for child in node)
 
 
-def _one_line(error: Exception) -> str:
+_TOML_LINE = re.compile(r"at line (\d+)")
+
+
+def _yaml_message(error: yaml.YAMLError, first_line: int) -> str:
+    """PyYAML's error as one line, its position the file's line and column (PyYAML counts
+    lines of the header alone, from 0, and names the text "<unicode string>")."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    if mark is None or problem is None:
+        return _one_line(error)
+    context = getattr(error, "context", None)
+    where = f"line {mark.line + first_line}, column {mark.column + 1}"
+    return _one_line(f"{where}: {problem}" + (f" ({context})" if context else ""))
+
+
+def _one_line(error: Exception | str) -> str:
     return " ".join(str(error).split())[:500]
