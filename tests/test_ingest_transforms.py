@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
+import string
+import unicodedata
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from transforms.changes import (
     batch_size_for,
@@ -208,6 +213,36 @@ def test_keywords_and_subject_keys_are_cleaned() -> None:
     assert subject_key("Health Studies") == subject_key("health  studies") == subject_key("Health-Studies.")
     assert subject_key("Art & Design") == "art-and-design"
     assert subject_key(None) == subject_key("") == "unassigned"
+
+
+@pytest.mark.parametrize(
+    ("subjects", "key"),
+    [
+        (["ধারণা"], "ধারণা"),  # CNCF glossary, Bengali "concept": its vowel signs are marks
+        (["प्रौद्योगिकी", " प्रौद्योगिकी. "], "प्रौद्योगिकी"),
+        (["हिन्दी विषय", "हिन्दी-विषय"], "हिन्दी-विषय"),  # was "unassigned": the space alone was ASCII
+        (["Концепция данных"], "концепция-данных"),
+        (["altyapı", "Altyapı"], "altyapı"),  # the dotless i was dropped
+        (["Straße", "STRASSE"], "strasse"),
+        (["Tecnología", "tecnologia"], "tecnologia"),
+        (["Ünïcödé 数学"], "unicode-数学"),
+    ],
+)
+def test_subject_keys_keep_every_script(subjects: list[str], key: str) -> None:
+    assert {subject_key(subject) for subject in subjects} == {key}
+
+
+def _subject_key_before(subject: str) -> str:
+    """subject_key as it was: right for Latin text, which folds to ASCII whole."""
+    text = unicodedata.normalize("NFKD", subject).encode("ascii", "ignore").decode() or subject
+    text = text.casefold().replace("&", " and ")
+    return re.sub(r"[^\w]+", "-", text).strip("-_") or "unassigned"
+
+
+@given(st.text(alphabet=string.printable + "éèêëàáâäçñöüÉÀÇÑÜ", max_size=30))
+def test_subject_keys_of_latin_text_are_unchanged(subject: str) -> None:
+    """Warehouses keep their keys for subjects in Latin letters, accented or not."""
+    assert subject_key(subject) == _subject_key_before(subject)
 
 
 def test_quarantined_files_with_the_same_stat_keep_their_error_unread() -> None:

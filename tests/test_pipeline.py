@@ -405,3 +405,51 @@ def test_files_an_older_release_read_without_their_front_matter_are_parsed_again
     assert title_blank_first == title_plain and title_plain.startswith("What is the difference")
     third = run_audit(content, warehouse, config=config)
     assert (third["docs_unchanged"], third["docs_changed"], third["docs_new"]) == (2, 0, 0)
+
+
+def test_pages_an_older_release_gave_a_mangled_subject_key_are_keyed_again(
+    run_audit, shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0014: pages whose subject holds a letter other than an ASCII one, accented or
+    not, are read again and keyed anew; the others are left alone."""
+    import re
+    import unicodedata
+
+    import transforms.ingest
+
+    def older_subject_key(subject: str | None) -> str:
+        text = (
+            unicodedata.normalize("NFKD", subject or "").encode("ascii", "ignore").decode() or subject or ""
+        )
+        return re.sub(r"[^\w]+", "-", text.casefold().replace("&", " and ")).strip("-_") or "unassigned"
+
+    page = next((shared / "sample").glob("*.md")).read_text("utf-8")
+    content = tmp_path / "content"
+    content.mkdir()
+    subjects = {"bengali.md": "ধারণা", "spanish.md": "Tecnología", "hindi.md": "हिन्दी विषय"}
+    for name, subject in subjects.items():
+        (content / name).write_text(page.replace("subject: Health studies", f"subject: {subject}"), "utf-8")
+    warehouse = tmp_path / "w.duckdb"
+    with monkeypatch.context() as older_release:
+        older_release.setattr(transforms.ingest, "subject_key", older_subject_key)
+        run_audit(content, warehouse)
+    with duckdb.connect(str(warehouse)) as con:  # as the older release left it
+        con.execute("DELETE FROM schema_version WHERE version = 14")
+    keys = "SELECT doc_key, subject_key FROM documents WHERE deleted_run IS NULL ORDER BY doc_key"
+    assert _rows(warehouse, keys) == [
+        ("bengali.md", "ধ-রণ"),
+        ("hindi.md", "unassigned"),
+        ("spanish.md", "tecnologia"),
+    ]
+
+    second = run_audit(content, warehouse)
+    assert (second["docs_changed"], second["docs_unchanged"]) == (2, 1)
+    assert _rows(warehouse, keys) == [
+        ("bengali.md", "ধারণা"),
+        ("hindi.md", "हिन्दी-विषय"),
+        ("spanish.md", "tecnologia"),
+    ]
+    subjects_now = "SELECT subject_key FROM subject_quality WHERE run_id = ? ORDER BY ALL"
+    assert [key for (key,) in _rows(warehouse, subjects_now, [second["run_id"]])] == sorted(
+        ["ধারণা", "हिन्दी-विषय", "tecnologia"]
+    )

@@ -10,7 +10,7 @@ the usual Hugo / Jekyll / docs styles; TOML config can define others.
 from __future__ import annotations
 
 import datetime as dt
-import re
+import functools
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -232,13 +232,31 @@ def parse_keywords(value: Any, source: str | None = "keywords") -> list[str]:
     return keywords
 
 
-_NON_WORD = re.compile(r"[^\w]+")
-
-
 def subject_key(subject: str | None) -> str:
-    """Fold case, accents, spacing and punctuation so spelling variants of a subject group."""
-    if not subject:
-        return "unassigned"
-    text = unicodedata.normalize("NFKD", subject).encode("ascii", "ignore").decode() or subject
-    text = text.casefold().replace("&", " and ")
-    return _NON_WORD.sub("-", text).strip("-_") or "unassigned"
+    """Fold case, accents, spacing and punctuation so spelling variants of a subject group:
+    a Latin letter loses its accents (`Tecnología` -> `tecnologia`), every other letter and
+    its marks stay as written (`ধারণা`, `हिन्दी विषय` -> `हिन्दी-विषय`, `altyapı`), and each run
+    of anything else becomes one `-`."""
+    return _subject_key(subject) if subject else "unassigned"
+
+
+@functools.lru_cache(maxsize=65_536)  # a site has few subjects; every page names one
+def _subject_key(subject: str) -> str:
+    folded = "".join(map(_without_accent, unicodedata.normalize("NFKC", subject)))
+    text = folded.casefold().replace("&", " and ")
+    key = "".join(ch if _is_word_character(ch) else " " for ch in text)
+    return "-".join(key.split()).strip("-_") or "unassigned"
+
+
+def _without_accent(ch: str) -> str:
+    """An accented ASCII letter's letter (é -> e); any other character as it is."""
+    if ch.isascii():
+        return ch
+    base, *marks = unicodedata.normalize("NFD", ch)
+    return base if base.isascii() and marks and all(map(unicodedata.combining, marks)) else ch
+
+
+def _is_word_character(ch: str) -> bool:
+    """Letters, digits, `_` and the marks of scripts that write vowels and viramas as marks
+    (Bengali, Devanagari, ...): Python's `\\w` leaves those marks out, and cut words there."""
+    return ch.isalnum() or ch == "_" or unicodedata.category(ch)[0] == "M"
