@@ -453,3 +453,39 @@ def test_pages_an_older_release_gave_a_mangled_subject_key_are_keyed_again(
     assert [key for (key,) in _rows(warehouse, subjects_now, [second["run_id"]])] == sorted(
         ["ধারণা", "हिन्दी-विषय", "tecnologia"]
     )
+
+
+def test_pages_an_older_release_read_with_shortcodes_as_prose_are_read_again(
+    run_audit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0015: the pages whose markdown holds a Hugo shortcode are parsed again, and
+    their plain text loses the tags and the code; the other pages are left alone."""
+    import transforms.plaintext
+
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "config.md").write_text(
+        _docs_page(
+            "Configure",
+            'Settings go here.\n\n{{< code-toggle file="hugo" >}}\ntitle = "x"\n{{< /code-toggle >}}',
+        ),
+        "utf-8",
+    )
+    (content / "plain.md").write_text(_docs_page("Plain", "Nothing but prose in this one."), "utf-8")
+    config = tmp_path / "content-audit.toml"
+    config.write_text('[ingest]\nprofile = "docs"\n', "utf-8")
+    warehouse = tmp_path / "w.duckdb"
+    with monkeypatch.context() as older_release:
+        older_release.setattr(transforms.plaintext, "without_shortcodes", lambda markdown: markdown)
+        run_audit(content, warehouse, config=config)
+    with duckdb.connect(str(warehouse)) as con:  # as the older release left it
+        con.execute("DELETE FROM schema_version WHERE version = 15")
+    texts = "SELECT doc_key, body_text FROM documents WHERE deleted_run IS NULL ORDER BY doc_key"
+    assert "code-toggle" in _rows(warehouse, texts)[0][1]
+
+    second = run_audit(content, warehouse, config=config)
+    assert (second["docs_changed"], second["docs_unchanged"]) == (1, 1)
+    assert _rows(warehouse, texts) == [
+        ("config.md", "Settings go here."),
+        ("plain.md", "Nothing but prose in this one."),
+    ]

@@ -65,6 +65,25 @@ def test_blockquote_paragraphs_and_nested_lists():
     assert markdown_to_text("- a b\n  - c d\n- e f\n") == "a b.\nc d.\ne f."
 
 
+def test_hugo_shortcode_tags_and_code_shortcodes_are_not_prose():
+    markdown = (
+        "{{< new-in 0.120.0 >}}\nThese are the privacy settings.\n\n"
+        '{{< code-toggle file="hugo" >}}\n[privacy.disqus]\ndisable = false\n{{< /code-toggle >}}\n\n'
+        "{{% note %}}\nHugo reads the **site configuration** first.\n{{% /note %}}\n\n"
+        'See {{< gh 1234 >}} and [the docs]({{< ref "configuration" >}}) for more. '
+        "Use `{{</* ref */>}}` to link.\n\n"
+        "{{< highlight go >}}\nfmt.Println(1)\n{{< /highlight >}}\n\n"
+        '{{< code file="x.html" >}}\n{{ .Title }}\n{{< /code >}}\n'
+        "Last words {{< youtube w7Ft2ymGmfc />}} here, {{< code-like >}} too."
+    )
+    assert markdown_to_text(markdown).split("\n\n") == [
+        "These are the privacy settings.",
+        "Hugo reads the site configuration first.",
+        "See and the docs for more. Use {{</* ref */>}} to link.",  # the escaped form is shown as is
+        "Last words here, too.",
+    ]
+
+
 def test_nothing_visible_gives_empty_text():
     for markdown in ("", "&nbsp;", "```\ncode\n```", "<https://example.com>", "<!-- c -->", "---"):
         assert markdown_to_text(markdown) == ""

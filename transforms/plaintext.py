@@ -15,7 +15,8 @@ it carries structure for free):
 
 Dropped: fenced and indented code blocks, HTML blocks and inline HTML, images (alt text
 too: it is read by screen readers, not by readers of the prose), autolinks and bare
-URLs (link text is kept), thematic breaks. Inline code is kept: it is part of the
+URLs (link text is kept), thematic breaks, Hugo shortcode tags and the code shortcodes
+show (`without_shortcodes`). Inline code is kept: it is part of the
 sentence it sits in ("The `Get-Help` cmdlet ..."). Entities such as `&nbsp;` are
 decoded by the parser and whitespace is collapsed, so a page of `&nbsp;` is empty.
 
@@ -51,6 +52,19 @@ _CLOSERS = ")]}\"'”’*_"
 # Whitespace before a heading; invisible to textstat, read back by transforms.readability.
 SECTION_BREAK = "\n\n\n"
 
+# Hugo shortcodes: tags `{{< name args >}}` or `{{% name args %}}`, closed by `{{< /name >}}`
+# (or self-closing `{{< name />}}`). A tag renders a widget, an embed or a link, not prose, and
+# is dropped; what a pair encloses stays (a note's text), except in the shortcodes that show
+# code, dropped whole like a fenced code block. `{{</* name */>}}`, which Hugo renders as the
+# literal tag (in pages about shortcodes), is not a tag here and stays as written.
+CODE_SHORTCODES = ("highlight", "code", "code-toggle", "funcsig")
+_CODE_SHORTCODE = re.compile(
+    r"{{[<%]\s*(?P<name>" + "|".join(map(re.escape, CODE_SHORTCODES)) + r")(?![\w-]).*?[>%]}}"
+    r".*?{{[<%]\s*/\s*(?P=name)\s*[>%]}}",
+    re.DOTALL,
+)
+_SHORTCODE_TAG = re.compile(r"{{[<%]\s*/?\s*\w[\w./-]*(?:\s.*?)?[>%]}}", re.DOTALL)
+
 _INLINE_TAGS = frozenset({"Emphasis", "Strong", "Strikethrough"})
 _HIDDEN_BLOCKS = frozenset({"CodeBlock", "HtmlBlock"})  # their text is not prose
 _LINE_GROUPS = frozenset({"List", "Table"})  # their lines are consecutive
@@ -65,6 +79,14 @@ def decode_escapes(raw: str) -> str:
     if "\\" not in raw:
         return raw
     return _ESCAPE.sub(lambda match: _ESCAPE_VALUES[match.group(1)], raw)
+
+
+def without_shortcodes(markdown: str) -> str:
+    """The markdown without Hugo shortcode tags, and without the code that code shortcodes
+    hold (see CODE_SHORTCODES)."""
+    if "{{" not in markdown:
+        return markdown
+    return _SHORTCODE_TAG.sub("", _CODE_SHORTCODE.sub("\n\n", markdown))
 
 
 def _as_sentence(text: str) -> str:
@@ -188,7 +210,7 @@ def markdown_to_text(markdown: str) -> str:
     if "\x00" in markdown:  # CommonMark: NUL is read as U+FFFD
         markdown = markdown.replace("\x00", "\ufffd")
     try:
-        blocks = _BlockLines().walk(markdown)
+        blocks = _BlockLines().walk(without_shortcodes(markdown))
     except Exception:  # a parser bug must not stop a batch; empty text gets flagged
         return ""
     out: list[str] = []
