@@ -1,10 +1,11 @@
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.plaintext import SECTION_BREAK, decode_escapes, markdown_to_text
+from transforms.plaintext import SECTION_BREAK, decode_escapes, markdown_to_text, without_shortcodes
 
 SHARED = Path(__file__).parents[1].parent / "shared"
 
@@ -82,6 +83,21 @@ def test_hugo_shortcode_tags_and_code_shortcodes_are_not_prose():
         "See and the docs for more. Use {{</* ref */>}} to link.",  # the escaped form is shown as is
         "Last words here, too.",
     ]
+
+
+@pytest.mark.parametrize(
+    "noise",
+    ["{{< a " * 20_000, "{{< a" + "x" * 200_000, "{{<" + " " * 200_000, "{{" * 50_000, "{{< a/" * 20_000],
+)
+def test_shortcode_like_noise_is_text_and_read_in_linear_time(noise: str) -> None:
+    """Hostile bodies: no tag in them, so nothing is removed. (Each of these took quadratic
+    time, minutes, with a pattern that could backtrack; a regression shows as a hang.)"""
+    assert without_shortcodes(noise) == noise
+
+
+def test_a_code_shortcode_never_closed_keeps_its_text():
+    assert without_shortcodes("a {{< code >}}never closed {{< b >}} text") == "a never closed  text"
+    assert without_shortcodes("{{< code >}}x" * 3 + "{{< /code >}} after") == "\n\n after"
 
 
 def test_nothing_visible_gives_empty_text():

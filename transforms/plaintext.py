@@ -56,14 +56,11 @@ SECTION_BREAK = "\n\n\n"
 # (or self-closing `{{< name />}}`). A tag renders a widget, an embed or a link, not prose, and
 # is dropped; what a pair encloses stays (a note's text), except in the shortcodes that show
 # code, dropped whole like a fenced code block. `{{</* name */>}}`, which Hugo renders as the
-# literal tag (in pages about shortcodes), is not a tag here and stays as written.
-CODE_SHORTCODES = ("highlight", "code", "code-toggle", "funcsig")
-_CODE_SHORTCODE = re.compile(
-    r"{{[<%]\s*(?P<name>" + "|".join(map(re.escape, CODE_SHORTCODES)) + r")(?![\w-]).*?[>%]}}"
-    r".*?{{[<%]\s*/\s*(?P=name)\s*[>%]}}",
-    re.DOTALL,
-)
-_SHORTCODE_TAG = re.compile(r"{{[<%]\s*/?\s*\w[\w./-]*(?:\s.*?)?[>%]}}", re.DOTALL)
+# literal tag (in pages about shortcodes), is not a tag here and stays as written. A tag holds
+# no brace and its parts are matched possessively: a match never backtracks nor scans past the
+# next brace, so hostile text costs linear time.
+CODE_SHORTCODES = frozenset({"highlight", "code", "code-toggle", "funcsig"})
+_SHORTCODE_TAG = re.compile(r"{{[<%]\s*+(?P<closing>/?)\s*+(?P<name>\w[\w./-]*+)[^{}]*?(?P<end>/?)[>%]}}")
 
 _INLINE_TAGS = frozenset({"Emphasis", "Strong", "Strikethrough"})
 _HIDDEN_BLOCKS = frozenset({"CodeBlock", "HtmlBlock"})  # their text is not prose
@@ -83,10 +80,26 @@ def decode_escapes(raw: str) -> str:
 
 def without_shortcodes(markdown: str) -> str:
     """The markdown without Hugo shortcode tags, and without the code that code shortcodes
-    hold (see CODE_SHORTCODES)."""
+    hold (see CODE_SHORTCODES); a code shortcode never closed keeps its text."""
     if "{{" not in markdown:
         return markdown
-    return _SHORTCODE_TAG.sub("", _CODE_SHORTCODE.sub("\n\n", markdown))
+    kept: list[str] = []  # the text outside code shortcodes
+    held: list[str] = []  # the text of the code shortcode open now
+    open_code: str | None = None
+    position = 0
+    for tag in _SHORTCODE_TAG.finditer(markdown):
+        (held if open_code else kept).append(markdown[position : tag.start()])
+        position = tag.end()
+        name, closing = tag.group("name"), tag.group("closing")
+        if open_code is None:
+            if name in CODE_SHORTCODES and not closing and not tag.group("end"):
+                open_code = name
+        elif closing and name == open_code:
+            kept.append("\n\n")
+            held.clear()
+            open_code = None
+    (held if open_code else kept).append(markdown[position:])
+    return "".join(kept + held)
 
 
 def _as_sentence(text: str) -> str:
