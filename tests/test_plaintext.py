@@ -100,6 +100,13 @@ def test_a_code_shortcode_never_closed_keeps_its_text():
     assert without_shortcodes("{{< code >}}x" * 3 + "{{< /code >}} after") == "\n\n after"
 
 
+def test_a_self_closing_code_shortcode_holds_no_code():
+    """Hugo's configuration page: `{{< code-toggle config="mergeStrategy" />}}` opens nothing,
+    and the prose after it up to the next closing tag stays."""
+    markdown = '{{< code-toggle config="x" skipHeader=true />}}\nProse.\n{{< code-toggle >}}\nk = 1\n{{< /code-toggle >}}'
+    assert without_shortcodes(markdown) == "\nProse.\n\n\n"
+
+
 def test_nothing_visible_gives_empty_text():
     for markdown in ("", "&nbsp;", "```\ncode\n```", "<https://example.com>", "<!-- c -->", "---"):
         assert markdown_to_text(markdown) == ""
