@@ -141,6 +141,21 @@ def test_exact_hash_ignores_formatting_but_not_words() -> None:
     assert re.fullmatch(r"[0-9a-f]{16}", exact_hash(answer))
 
 
+def test_vowel_signs_and_other_marks_are_parts_of_words() -> None:
+    """Bengali and Devanagari write vowels and viramas as marks: a word is not cut at them,
+    and words that differ only in them (কাজ "work", কজ) are different words."""
+    assert tokenise("ধারণা প্রযুক্তি, हिन्दी विषय") == ["ধারণা", "প্রযুক্তি", "हिन्दी", "विषय"]
+    assert exact_hash("কাজ করা") != exact_hash("কজ কর")
+    titles = pd.Series(["কাজ করা", "কজ কর", "কাজ  করা!"])
+    keys = text_keys(titles)
+    assert keys[0] == keys[2] != keys[1]
+    documents = pd.DataFrame(
+        {"doc_key": ["a.md", "b.md", "c.md"], "title": titles, "exact_hash": ["1", "2", "3"]}
+    )
+    pairs = title_duplicate_pairs(documents)
+    assert pairs[["doc_key_a", "doc_key_b"]].values.tolist() == [["a.md", "c.md"]]
+
+
 def test_pages_without_words_are_no_exact_duplicates_of_each_other() -> None:
     """Pages whose text has no words (code blocks or images only: their plain text is empty)
     share no text: no exact hash, no exact pair; an equal title still pairs them."""

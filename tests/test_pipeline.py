@@ -489,3 +489,37 @@ def test_pages_an_older_release_read_with_shortcodes_as_prose_are_read_again(
         ("config.md", "Settings go here."),
         ("plain.md", "Nothing but prose in this one."),
     ]
+
+
+def test_pages_an_older_release_fingerprinted_without_marks_are_scored_again(
+    run_audit, shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0016: pages whose text holds marks (Bengali vowel signs) were fingerprinted
+    with words cut at them; the next run scores those pages again, and no other."""
+    import re
+
+    import transforms.shingles
+    from transforms.shingles import exact_hash
+
+    page = next((shared / "sample").glob("*.md")).read_text("utf-8")
+    bengali = "ধারণা হল একটি বিমূর্ত ভাবনা। প্রযুক্তি আমাদের কাজকে সহজ করে তোলে।"
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "english.md").write_text(page, "utf-8")
+    (content / "bengali.md").write_text(
+        re.sub(r"answer: >-\n    .*\n", f"answer: >-\n    {bengali}\n", page), "utf-8"
+    )
+    warehouse = tmp_path / "w.duckdb"
+    with monkeypatch.context() as older_release:
+        older_release.setattr(transforms.shingles, "_WORD", re.compile(r"[^\W_]+"))
+        run_audit(content, warehouse)
+    with duckdb.connect(str(warehouse)) as con:  # as the older release left it
+        con.execute("DELETE FROM schema_version WHERE version = 16")
+    hashes = "SELECT doc_key, exact_hash FROM minhash_signatures ORDER BY doc_key"
+    assert _rows(warehouse, hashes)[0][1] != exact_hash(bengali)
+
+    second = run_audit(content, warehouse)
+    assert (second["docs_changed"], second["docs_unchanged"]) == (0, 2)
+    rescored = "SELECT doc_key FROM readability WHERE scored_run = ?"
+    assert _rows(warehouse, rescored, [second["run_id"]]) == [("bengali.md",)]
+    assert _rows(warehouse, hashes)[0] == ("bengali.md", exact_hash(bengali))

@@ -12,7 +12,6 @@ of a shingle are combined with integer arithmetic over the whole batch at once.
 
 from __future__ import annotations
 
-import re
 import string
 import unicodedata
 from collections.abc import Sequence
@@ -21,11 +20,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import regex
 import xxhash
 
-# Letters and digits only: `_` is markdown emphasis (`__bold__`) as often as it is a word
-# character, so it separates words like any other punctuation.
-_WORD = re.compile(r"[^\W_]+")
+# Letters, digits and marks: `_` is markdown emphasis (`__bold__`) as often as it is a word
+# character, so it separates words like any other punctuation. Marks (Unicode category M) are
+# parts of words: Bengali, Devanagari, Thai, ... write vowel signs and viramas as marks, and
+# without them "ধারণা" split into "ধ" and "রণ", words with the same consonants became the same
+# words. Python's `re` has no class for marks; the `regex` module's \p{M} costs ~10% more
+# than `[^\W_]+` did on the non-ASCII path (ASCII text never reaches it).
+_WORD = regex.compile(r"[\p{L}\p{N}\p{M}]+")
 # The same split for ASCII text, 2.5x faster than the regex (measured on generated answers):
 # every ASCII character that is not a letter or digit becomes a space.
 _ASCII_SEPARATORS = str.maketrans(
@@ -51,7 +55,7 @@ MAX_SHINGLE_SIZE = len(_POSITION_MULTIPLIERS)
 
 
 def tokenise(text: str) -> list[str]:
-    """The document's words: NFKC-normalised, lower case, letters and digits only."""
+    """The document's words: NFKC-normalised, lower case, letters (with their marks) and digits."""
     if text.isascii():
         return text.lower().translate(_ASCII_SEPARATORS).split()
     return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
@@ -89,13 +93,13 @@ def normalise_text(text: str) -> str:
 def normalise_texts(texts: pd.Series) -> pd.Series:
     """`normalise_text` of many short texts (titles, questions) at once, with Arrow's kernels.
 
-    Equal to `normalise_text` on ASCII; on other text the word classes are RE2's letters and
-    numbers rather than Python's, which matters only when comparing these results with each
-    other, which is all they are for. Missing values become "".
+    Equal to `normalise_text` on ASCII; on other text the word classes are RE2's letters,
+    numbers and marks rather than the `regex` module's, which matters only when comparing
+    these results with each other, which is all they are for. Missing values become "".
     """
     values = pa.array(texts.fillna("").astype(str).tolist(), type=pa.string())
     folded = pc.utf8_lower(pc.utf8_normalize(values, "NFKC"))
-    spaced = pc.replace_substring_regex(folded, r"[^\p{L}\p{N}]+", " ")
+    spaced = pc.replace_substring_regex(folded, r"[^\p{L}\p{N}\p{M}]+", " ")
     return pd.Series(pc.utf8_trim_whitespace(spaced).to_pylist(), index=texts.index, dtype=object)
 
 
