@@ -3,12 +3,13 @@ the sample QuickTakes page."""
 
 import math
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from transforms.keywords import (
@@ -153,7 +154,21 @@ WHOLE_TEXT_TOKENS = re.compile(r"(?<![\w.])\.\w++[+#]*+|\w++(?:'\w++)*+[+#]*+")
     | st.text(max_size=60)
 )
 def test_tokens_piece_by_piece_equal_one_pass_over_the_text(text: str) -> None:
+    """Text without marks (pieces with marks are read by the rule with marks, below)."""
+    assume(not unicodedata_marks(text))
     assert tokens(text) == WHOLE_TEXT_TOKENS.findall(text)
+
+
+def unicodedata_marks(text: str) -> list[str]:
+    return [ch for ch in text if unicodedata.category(ch).startswith("M")]
+
+
+def test_words_with_marks_are_whole_tokens() -> None:
+    """Bengali writes vowel signs as marks: a keyword matches its word, not another word of
+    the same consonants ("ধারণা" concept, "ধারণ" holding)."""
+    assert tokens("ধারণা হল, ধারণ করা। हिन्दी's c++") == ["ধারণা", "হল", "ধারণ", "করা", "हिन्दी's", "c++"]
+    assert coverage_of("ধারণা", body_text="এটি ধারণ করা।")["body_occurrences"] == 0
+    assert coverage_of("ধারণা", body_text="এটি একটি ধারণা, একটি ধারণা।")["body_occurrences"] == 2
 
 
 @given(

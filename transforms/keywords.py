@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import pandas as pd
+import regex
 import snowballstemmer
 
 # Yoast SEO's keyphrase density assessment: 0.5-3% is good, over 3% is keyword stuffing.
@@ -70,6 +71,12 @@ COVERAGE_COLUMNS = list(_COVERAGE_DTYPES)
 # first: the alternatives start with different characters, so their order decides no match,
 # and most tokens are words.
 _TOKEN_RE = re.compile(r"\w++(?:'\w++)*+[+#]*+|(?<![\w.])\.\w++[+#]*+")
+# The same tokens for pieces holding marks (Unicode category M: the vowel signs and viramas of
+# Bengali, Devanagari, ...), which `\w` leaves out: "ধারণা" is one token, not "ধ" and "রণ"
+# (which "ধারণ", another word, also gave). Only such pieces pay for the `regex` module.
+_MARK = regex.compile(r"\p{M}")
+_W = r"[\p{L}\p{N}\p{M}_]"
+_TOKEN_WITH_MARKS_RE = regex.compile(rf"{_W}++(?:'{_W}++)*+[+#]*+|(?<!{_W[:-1]}.])\.{_W}++[+#]*+")
 _ALPHA_TOKEN_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 # Word count used when ingest gave no ``word_count``: runs of word characters, with internal
 # hyphens, apostrophes or dots kept inside one word (``well-known``, ``neuron's``, ``3.14``).
@@ -141,8 +148,10 @@ def tokens(folded: str) -> list[str]:
     for piece in folded.split():
         if piece.isalnum():
             keep(piece)
-        else:
+        elif piece.isascii() or not _MARK.search(piece):
             scan(_TOKEN_RE.findall(piece))
+        else:
+            scan(_TOKEN_WITH_MARKS_RE.findall(piece))
     return found
 
 
