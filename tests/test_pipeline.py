@@ -523,3 +523,37 @@ def test_pages_an_older_release_fingerprinted_without_marks_are_scored_again(
     rescored = "SELECT doc_key FROM readability WHERE scored_run = ?"
     assert _rows(warehouse, rescored, [second["run_id"]]) == [("bengali.md",)]
     assert _rows(warehouse, hashes)[0] == ("bengali.md", exact_hash(bengali))
+
+
+def test_pages_an_older_release_read_with_alert_markers_as_prose_are_read_again(
+    run_audit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0017: the pages whose markdown holds a GitHub alert are parsed again, and their
+    plain text loses the marker; the other pages are left alone."""
+    import pyromark
+
+    import transforms.plaintext
+
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "alert.md").write_text(
+        _docs_page("Alert", "Intro.\n\n> [!IMPORTANT]\n> Run it as admin."), "utf-8"
+    )
+    (content / "plain.md").write_text(_docs_page("Plain", "Nothing but prose.\n\n> A quote."), "utf-8")
+    config = tmp_path / "content-audit.toml"
+    config.write_text('[ingest]\nprofile = "docs"\n', "utf-8")
+    warehouse = tmp_path / "w.duckdb"
+    with monkeypatch.context() as older_release:
+        older_release.setattr(transforms.plaintext, "_OPTIONS", pyromark.Options.ENABLE_TABLES)
+        run_audit(content, warehouse, config=config)
+    with duckdb.connect(str(warehouse)) as con:  # as the older release left it
+        con.execute("DELETE FROM schema_version WHERE version = 17")
+    texts = "SELECT doc_key, body_text FROM documents WHERE deleted_run IS NULL ORDER BY doc_key"
+    assert _rows(warehouse, texts)[0] == ("alert.md", "Intro.\n\n[!IMPORTANT] Run it as admin.")
+
+    second = run_audit(content, warehouse, config=config)
+    assert (second["docs_changed"], second["docs_unchanged"]) == (1, 1)
+    assert _rows(warehouse, texts) == [
+        ("alert.md", "Intro.\n\nRun it as admin."),
+        ("plain.md", "Nothing but prose.\n\nA quote."),
+    ]

@@ -107,6 +107,16 @@ def test_a_self_closing_code_shortcode_holds_no_code():
     assert without_shortcodes(markdown) == "\nProse.\n\n\n"
 
 
+def test_gfm_alert_markers_are_not_prose():
+    markdown = "Intro.\n\n> [!NOTE]\n> Beginning in PowerShell 7.4, this works.\n\n> [!caution]\n> Careful.\n\n> Quoted [!x]."
+    assert markdown_to_text(markdown).split("\n\n") == [
+        "Intro.",
+        "Beginning in PowerShell 7.4, this works.",
+        "Careful.",
+        "Quoted [!x].",
+    ]
+
+
 def test_nothing_visible_gives_empty_text():
     for markdown in ("", "&nbsp;", "```\ncode\n```", "<https://example.com>", "<!-- c -->", "---"):
         assert markdown_to_text(markdown) == ""
