@@ -51,6 +51,13 @@ OutOption = Annotated[
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="TOML settings (default: ./content-audit.toml if present).")
 ]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        help="Front-matter profile: quicktakes (the sample page's schema) or docs (Hugo, Jekyll).",
+    ),
+]
 
 
 @app.command()
@@ -65,6 +72,7 @@ def run(
     task_runner: Annotated[str | None, typer.Option(help="process (default), thread or dask.")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
     dask_address: Annotated[str | None, typer.Option(help="tcp://host:port of a Dask scheduler.")] = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Run the whole pipeline once: ingest, analyse, publish."""
     from content_audit.prefect_api import prefect_api
@@ -77,7 +85,7 @@ def run(
             from content_audit.settings import load_settings
 
             # Fail in a second, before the flow starts, when another run holds the file.
-            WarehouseLock(load_settings(config, warehouse=warehouse).warehouse).check_free()
+            WarehouseLock(load_settings(config, warehouse=warehouse, profile=profile).warehouse).check_free()
             summary = run_pipeline(
                 content=content,
                 warehouse=warehouse,
@@ -87,6 +95,7 @@ def run(
                 task_runner=task_runner,
                 workers=workers,
                 dask_address=dask_address,
+                profile=profile,
             )
     except WarehouseLocked as error:
         _fail(str(error), code=3)
@@ -139,6 +148,7 @@ def serve(
     task_runner: Annotated[str | None, typer.Option(help="process (default), thread or dask.")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
     dask_address: Annotated[str | None, typer.Option(help="tcp://host:port of a Dask scheduler.")] = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Serve the pipeline as a Prefect deployment (schedule, one run at a time) until stopped."""
     from flows.deployments import NoPrefectServer, serve_pipeline
@@ -156,6 +166,7 @@ def serve(
             task_runner=task_runner,
             workers=workers,
             dask_address=dask_address,
+            profile=profile,
         )
     except (NoPrefectServer, FileNotFoundError, ValueError) as error:
         _fail(str(error), code=2)

@@ -141,6 +141,7 @@ def run_pipeline(
     task_runner: str | None = None,
     workers: int | None = None,
     dask_address: str | None = None,
+    profile: str | None = None,
 ) -> dict[str, Any]:
     """Run the content-audit flow once and return its `runs` row."""
     settings = load_settings(
@@ -151,23 +152,29 @@ def run_pipeline(
         task_runner=task_runner,
         workers=workers,
         dask_address=dask_address,
+        profile=profile,
     )
     with prefect_api() as api:
         from flows.pipeline import content_audit  # imports while a temporary server boots
 
         flow = content_audit.with_options(task_runner=make_task_runner(settings.runner))
         api.ready()
-        return flow(**flow_parameters(settings, config, full_refresh))
+        return flow(**flow_parameters(settings, config, full_refresh, profile))
 
 
-def flow_parameters(settings: Any, config: Path | None, full_refresh: bool) -> dict[str, Any]:
-    """The flow's parameters (JSON: they are stored with every run and shown in the UI)."""
+def flow_parameters(
+    settings: Any, config: Path | None, full_refresh: bool, profile: str | None = None
+) -> dict[str, Any]:
+    """The flow's parameters (JSON: they are stored with every run and shown in the UI).
+    profile: the command line's `--profile`, or None to keep the config's, which every run
+    reads again (a deployment's stored parameters would otherwise pin it)."""
     return {
         "content": str(settings.content_dir),
         "warehouse": str(settings.warehouse),
         "out": str(settings.out_dir),
         "config": str(config) if config else None,
         "full_refresh": full_refresh,
+        "profile": profile,
     }
 
 

@@ -61,6 +61,7 @@ def serve_pipeline(
     task_runner: str | None = None,
     workers: int | None = None,
     dask_address: str | None = None,
+    profile: str | None = None,
 ) -> None:
     """Register the deployment and serve its runs until interrupted (Ctrl-C, SIGTERM)."""
     from content_audit.runner import flow_parameters, make_task_runner
@@ -76,12 +77,13 @@ def serve_pipeline(
         task_runner=task_runner,
         workers=workers,
         dask_address=dask_address,
+        profile=profile,
     )
     if not settings.content_dir.is_dir():
         raise FileNotFoundError(f"content folder {settings.content_dir} does not exist or is not a folder")
     # Absolute paths: the deployment's parameters are read by runs started later, from the UI
     # or `prefect deployment run`, whatever their working folder.
-    parameters = flow_parameters(settings, config.resolve() if config else None, full_refresh) | {
+    parameters = flow_parameters(settings, config.resolve() if config else None, full_refresh, profile) | {
         "content": str(settings.content_dir.resolve()),
         "warehouse": str(settings.warehouse.resolve()),
         "out": str(settings.out_dir.resolve()),

@@ -54,10 +54,16 @@ def content_audit(
     out: str | None = None,
     config: str | None = None,
     full_refresh: bool = False,
+    profile: str | None = None,
 ) -> dict[str, Any]:
-    """Audit a folder of markdown pages into a DuckDB warehouse and publish reports."""
+    """Audit a folder of markdown pages into a DuckDB warehouse and publish reports.
+    profile: the front-matter profile (`[ingest] profile`), quicktakes or docs."""
     settings = load_settings(
-        Path(config) if config else None, content_dir=content, warehouse=warehouse, out_dir=out
+        Path(config) if config else None,
+        content_dir=content,
+        warehouse=warehouse,
+        out_dir=out,
+        profile=profile,
     )
     with ThreadPoolExecutor(1, thread_name_prefix="content-audit-artifacts") as background:
         summary, index, posting = audit(settings, str(flow_run.get_id() or ""), full_refresh, background)

@@ -557,3 +557,25 @@ def test_pages_an_older_release_read_with_alert_markers_as_prose_are_read_again(
         ("alert.md", "Intro.\n\nRun it as admin."),
         ("plain.md", "Nothing but prose.\n\nA quote."),
     ]
+
+
+def test_the_profile_option_reaches_the_flow(run_audit, tmp_path: Path) -> None:
+    """`--profile docs` without a config file: a docs page (no `answer`) is a document, where
+    the default profile quarantines it; the flow run records the profile among its parameters."""
+    from prefect import get_client
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "page.md").write_text(_docs_page("Install", "Download the binary and run it."), "utf-8")
+    default = run_audit(content, tmp_path / "default.duckdb", tmp_path / "default-report")
+    assert (default["docs_new"], default["files_quarantined"]) == (0, 1)
+    docs = run_audit(content, tmp_path / "docs.duckdb", tmp_path / "docs-report", profile="docs")
+    assert (docs["docs_new"], docs["files_quarantined"]) == (1, 0)
+    assert _rows(tmp_path / "docs.duckdb", "SELECT title FROM documents") == [("Install",)]
+
+    async def parameters() -> dict:
+        async with get_client() as client:
+            return (await client.read_flow_run(docs["prefect_flow_run_id"])).parameters
+
+    assert run_coro_as_sync(parameters())["profile"] == "docs"

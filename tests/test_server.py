@@ -199,6 +199,7 @@ def test_served_deployment_runs_one_at_a_time(prefect_server: dict[str, str], co
         "out": str(tmp_path / "report"),
         "config": None,
         "full_refresh": False,
+        "profile": None,
     }
     log = tmp_path / "serve.log"
     # The deployment's own defaults point elsewhere: the runs must use the parameters we pass.

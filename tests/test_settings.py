@@ -66,6 +66,15 @@ def test_bad_settings_fail_before_the_run(tmp_path: Path, toml: str, message: st
         analysis_settings(load_settings(config))
 
 
+def test_the_profile_option_overrides_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[ingest]\nprofile = 'quicktakes'\n")
+    assert load_settings(config, profile="docs").ingest.profile == "docs"
+    assert load_settings(config).ingest.profile == "quicktakes"
+    with pytest.raises(ValueError, match="unknown front-matter profile"):
+        load_settings(config, profile="wordpress")
+
+
 def test_small_runs_stay_in_the_flow_process_in_one_batch() -> None:
     settings = load_settings(None)
     below = settings.runner.inline_below
