@@ -16,17 +16,21 @@ def slug(text: str, fallback: str = "subject") -> str:
     return cleaned[:80].strip("-") or fallback
 
 
+def unique_slug(text: str, fallback: str) -> str:
+    """`slug`, with a short hash of the text appended when folding it lost more than case:
+    names in other scripts, which fold to nothing but the fallback ("ধারণা", "概念"), or to
+    the same letters ("altyapı" -> "altyap"), stay apart, each with a name of its own that
+    does not depend on which other names exist. Names already of lowercase letters, digits
+    and single dashes are their own slug (the keys of earlier runs stay)."""
+    cleaned = slug(text, fallback)
+    if cleaned == str(text).lower():
+        return cleaned
+    return f"{cleaned[:71].strip('-')}-{xxhash.xxh3_64_hexdigest(str(text).encode('utf-8'))[:8]}"
+
+
 def subject_file_stems(subject_keys: list[str]) -> dict[str, str]:
-    """subject_key -> file stem; keys that fold to the same slug get a short hash suffix."""
-    stems: dict[str, str] = {}
-    taken: set[str] = set()
-    for key in sorted(subject_keys):
-        stem = slug(key)
-        if stem in taken:
-            stem = f"{stem}-{xxhash.xxh3_64_hexdigest(key.encode())[:8]}"
-        taken.add(stem)
-        stems[key] = stem
-    return stems
+    """subject_key -> file stem (`unique_slug`)."""
+    return {key: unique_slug(key, "subject") for key in subject_keys}
 
 
 def doc_anchor(doc_key: str) -> str:
@@ -35,5 +39,6 @@ def doc_anchor(doc_key: str) -> str:
 
 
 def artifact_key(prefix: str, name: str) -> str:
-    """Prefect artifact keys: lowercase letters, digits and dashes only (GUIDE pitfall 5)."""
-    return slug(f"{prefix}-{name}", fallback=prefix)
+    """Prefect artifact keys: lowercase letters, digits and dashes only (GUIDE pitfall 5),
+    one key per name (`unique_slug`): every subject's history lines up under its own key."""
+    return unique_slug(f"{prefix}-{name}", fallback=prefix)

@@ -366,3 +366,22 @@ def test_prefect_artifacts_per_subject(audited: dict) -> None:
     assert all(re.fullmatch(r"[a-z0-9-]+", a.key) for a in found)
     summary = next(a for a in found if a.key == "content-quality-summary" and "run 2" in (a.data or ""))
     assert "Content quality, run 2" in summary.data
+
+
+def test_subjects_in_any_script_get_file_names_and_artifact_keys_of_their_own() -> None:
+    """Subject keys in other scripts folded to the fallback alone ("subject"), so their
+    Prefect artifacts shared one key and their file names depended on which other subjects
+    sorted first. Each name is now its own; plain keys keep theirs."""
+    from reports.paths import artifact_key, subject_file_stems
+
+    keys = ["health-studies", "ধারণা", "概念", "コンセプト", "altyapı", "altyap", "a_b", "a-b", "x" * 120]
+    stems = subject_file_stems(keys)
+    assert (
+        stems["health-studies"] == "health-studies" and stems["a-b"] == "a-b" and stems["altyap"] == "altyap"
+    )
+    assert len(set(stems.values())) == len(keys)
+    assert stems == {key: subject_file_stems([key])[key] for key in keys}  # not from the others
+    artifacts = {artifact_key("subject", key) for key in keys}
+    assert len(artifacts) == len(keys) and "subject-health-studies" in artifacts
+    for name in [*stems.values(), *artifacts]:
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name) and len(name) <= 80
