@@ -309,6 +309,26 @@ def _docs_page(title: str, body: str) -> str:
     return f"---\ntitle: {title}\ndescription: What {title} does, in a sentence or two.\n---\n\n{body}\n"
 
 
+def _run_as_an_older_release(
+    run_audit,
+    monkeypatch: pytest.MonkeyPatch,
+    older_code: list[tuple[object, str, object]],
+    migration: int,
+    content: Path,
+    warehouse: Path,
+    **options,
+) -> dict:
+    """A run with the older code (`older_code`: (module, name, value) to set while it runs),
+    then `migration` taken off the warehouse's record, as the release before it left it."""
+    with monkeypatch.context() as older_release:
+        for module, name, value in older_code:
+            older_release.setattr(module, name, value)
+        run = run_audit(content, warehouse, **options)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("DELETE FROM schema_version WHERE version = ?", [migration])
+    return run
+
+
 def test_code_only_pages_an_older_release_grouped_as_exact_duplicates_are_regrouped(
     run_audit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -330,25 +350,22 @@ def test_code_only_pages_an_older_release_grouped_as_exact_duplicates_are_regrou
     prose = "Trim returns the text with leading and trailing characters removed, as a reader expects."
     (content / "about.md").write_text(_docs_page("About", prose), "utf-8")
     (content / "about-copy.md").write_text(_docs_page("About again", prose), "utf-8")
-    config = tmp_path / "content-audit.toml"
-    config.write_text('[ingest]\nprofile = "docs"\n', "utf-8")
     warehouse = tmp_path / "w.duckdb"
     exact_pairs = "SELECT doc_key_a, doc_key_b FROM duplicate_pairs WHERE kind = 'exact' ORDER BY ALL"
     copies = [("functions/about-copy.md", "functions/about.md")]
 
-    with monkeypatch.context() as older_release:
-        older_release.setattr(
-            transforms.duplicates,
-            "exact_hashes",
-            lambda words: [h or xxhash.xxh64_hexdigest(b"") for h in exact_hashes(words)],
-        )
-        run_audit(tmp_path / "content", warehouse, config=config)
-    with duckdb.connect(str(warehouse)) as con:  # as the older release left it
+    def older_exact_hashes(words):
+        return [h or xxhash.xxh64_hexdigest(b"") for h in exact_hashes(words)]
+
+    older_code = [(transforms.duplicates, "exact_hashes", older_exact_hashes)]
+    _run_as_an_older_release(
+        run_audit, monkeypatch, older_code, 12, tmp_path / "content", warehouse, profile="docs"
+    )
+    with duckdb.connect(str(warehouse)) as con:  # its column too
         con.execute("ALTER TABLE minhash_signatures ALTER COLUMN exact_hash SET NOT NULL")
-        con.execute("DELETE FROM schema_version WHERE version = 12")
     assert len(_rows(warehouse, exact_pairs)) == 1 + 3  # the copy, and the three code pages
 
-    second = run_audit(tmp_path / "content", warehouse, config=config)
+    second = run_audit(tmp_path / "content", warehouse, profile="docs")
     assert second["status"] == "completed" and second["docs_unchanged"] == 5
     assert _rows(warehouse, exact_pairs) == copies
     rescored = "SELECT doc_key FROM readability WHERE scored_run = ? ORDER BY doc_key"
@@ -382,14 +399,11 @@ def test_files_an_older_release_read_without_their_front_matter_are_parsed_again
     content.mkdir()
     (content / "plain.md").write_text(page, "utf-8")
     (content / "blank-first.md").write_text("\n" + page, "utf-8")
-    config = tmp_path / "content-audit.toml"
-    config.write_text(f'[ingest]\nprofile = "{profile}"\n', "utf-8")
     warehouse = tmp_path / "w.duckdb"
-    with monkeypatch.context() as older_release:
-        older_release.setattr(transforms.ingest, "split_front_matter", older_split)
-        first = run_audit(content, warehouse, config=config)
-    with duckdb.connect(str(warehouse)) as con:  # as the older release left it
-        con.execute("DELETE FROM schema_version WHERE version = 13")
+    older_code = [(transforms.ingest, "split_front_matter", older_split)]
+    first = _run_as_an_older_release(
+        run_audit, monkeypatch, older_code, 13, content, warehouse, profile=profile
+    )
     titles = "SELECT doc_key, title FROM documents WHERE deleted_run IS NULL ORDER BY doc_key"
     if profile == "docs":
         assert (first["docs_new"], first["files_quarantined"]) == (2, 0)
@@ -397,13 +411,13 @@ def test_files_an_older_release_read_without_their_front_matter_are_parsed_again
     else:
         assert (first["docs_new"], first["files_quarantined"]) == (1, 1)
 
-    second = run_audit(content, warehouse, config=config)
+    second = run_audit(content, warehouse, profile=profile)
     read_again = (0, 1) if profile == "docs" else (1, 0)
     assert (second["docs_new"], second["docs_changed"]) == read_again
     assert (second["docs_unchanged"], second["files_quarantined"]) == (1, 0)
     (_, title_blank_first), (_, title_plain) = _rows(warehouse, titles)
     assert title_blank_first == title_plain and title_plain.startswith("What is the difference")
-    third = run_audit(content, warehouse, config=config)
+    third = run_audit(content, warehouse, profile=profile)
     assert (third["docs_unchanged"], third["docs_changed"], third["docs_new"]) == (2, 0, 0)
 
 
@@ -412,16 +426,11 @@ def test_pages_an_older_release_gave_a_mangled_subject_key_are_keyed_again(
 ) -> None:
     """Migration 0014: pages whose subject holds a letter other than an ASCII one, accented or
     not, are read again and keyed anew; the others are left alone."""
-    import re
-    import unicodedata
-
     import transforms.ingest
+    from tests.test_ingest_transforms import _subject_key_before
 
     def older_subject_key(subject: str | None) -> str:
-        text = (
-            unicodedata.normalize("NFKD", subject or "").encode("ascii", "ignore").decode() or subject or ""
-        )
-        return re.sub(r"[^\w]+", "-", text.casefold().replace("&", " and ")).strip("-_") or "unassigned"
+        return _subject_key_before(subject) if subject else "unassigned"
 
     page = next((shared / "sample").glob("*.md")).read_text("utf-8")
     content = tmp_path / "content"
@@ -430,11 +439,8 @@ def test_pages_an_older_release_gave_a_mangled_subject_key_are_keyed_again(
     for name, subject in subjects.items():
         (content / name).write_text(page.replace("subject: Health studies", f"subject: {subject}"), "utf-8")
     warehouse = tmp_path / "w.duckdb"
-    with monkeypatch.context() as older_release:
-        older_release.setattr(transforms.ingest, "subject_key", older_subject_key)
-        run_audit(content, warehouse)
-    with duckdb.connect(str(warehouse)) as con:  # as the older release left it
-        con.execute("DELETE FROM schema_version WHERE version = 14")
+    older_code = [(transforms.ingest, "subject_key", older_subject_key)]
+    _run_as_an_older_release(run_audit, monkeypatch, older_code, 14, content, warehouse)
     keys = "SELECT doc_key, subject_key FROM documents WHERE deleted_run IS NULL ORDER BY doc_key"
     assert _rows(warehouse, keys) == [
         ("bengali.md", "ধ-রণ"),
@@ -472,18 +478,13 @@ def test_pages_an_older_release_read_with_shortcodes_as_prose_are_read_again(
         "utf-8",
     )
     (content / "plain.md").write_text(_docs_page("Plain", "Nothing but prose in this one."), "utf-8")
-    config = tmp_path / "content-audit.toml"
-    config.write_text('[ingest]\nprofile = "docs"\n', "utf-8")
     warehouse = tmp_path / "w.duckdb"
-    with monkeypatch.context() as older_release:
-        older_release.setattr(transforms.plaintext, "without_shortcodes", lambda markdown: markdown)
-        run_audit(content, warehouse, config=config)
-    with duckdb.connect(str(warehouse)) as con:  # as the older release left it
-        con.execute("DELETE FROM schema_version WHERE version = 15")
+    older_code = [(transforms.plaintext, "without_shortcodes", lambda markdown: markdown)]
+    _run_as_an_older_release(run_audit, monkeypatch, older_code, 15, content, warehouse, profile="docs")
     texts = "SELECT doc_key, body_text FROM documents WHERE deleted_run IS NULL ORDER BY doc_key"
     assert "code-toggle" in _rows(warehouse, texts)[0][1]
 
-    second = run_audit(content, warehouse, config=config)
+    second = run_audit(content, warehouse, profile="docs")
     assert (second["docs_changed"], second["docs_unchanged"]) == (1, 1)
     assert _rows(warehouse, texts) == [
         ("config.md", "Settings go here."),
@@ -510,11 +511,8 @@ def test_pages_an_older_release_fingerprinted_without_marks_are_scored_again(
         re.sub(r"answer: >-\n    .*\n", f"answer: >-\n    {bengali}\n", page), "utf-8"
     )
     warehouse = tmp_path / "w.duckdb"
-    with monkeypatch.context() as older_release:
-        older_release.setattr(transforms.shingles, "_WORD", re.compile(r"[^\W_]+"))
-        run_audit(content, warehouse)
-    with duckdb.connect(str(warehouse)) as con:  # as the older release left it
-        con.execute("DELETE FROM schema_version WHERE version = 16")
+    older_code = [(transforms.shingles, "_WORD", re.compile(r"[^\W_]+"))]
+    _run_as_an_older_release(run_audit, monkeypatch, older_code, 16, content, warehouse)
     hashes = "SELECT doc_key, exact_hash FROM minhash_signatures ORDER BY doc_key"
     assert _rows(warehouse, hashes)[0][1] != exact_hash(bengali)
 
@@ -540,18 +538,13 @@ def test_pages_an_older_release_read_with_alert_markers_as_prose_are_read_again(
         _docs_page("Alert", "Intro.\n\n> [!IMPORTANT]\n> Run it as admin."), "utf-8"
     )
     (content / "plain.md").write_text(_docs_page("Plain", "Nothing but prose.\n\n> A quote."), "utf-8")
-    config = tmp_path / "content-audit.toml"
-    config.write_text('[ingest]\nprofile = "docs"\n', "utf-8")
     warehouse = tmp_path / "w.duckdb"
-    with monkeypatch.context() as older_release:
-        older_release.setattr(transforms.plaintext, "_OPTIONS", pyromark.Options.ENABLE_TABLES)
-        run_audit(content, warehouse, config=config)
-    with duckdb.connect(str(warehouse)) as con:  # as the older release left it
-        con.execute("DELETE FROM schema_version WHERE version = 17")
+    older_code = [(transforms.plaintext, "_OPTIONS", pyromark.Options.ENABLE_TABLES)]
+    _run_as_an_older_release(run_audit, monkeypatch, older_code, 17, content, warehouse, profile="docs")
     texts = "SELECT doc_key, body_text FROM documents WHERE deleted_run IS NULL ORDER BY doc_key"
     assert _rows(warehouse, texts)[0] == ("alert.md", "Intro.\n\n[!IMPORTANT] Run it as admin.")
 
-    second = run_audit(content, warehouse, config=config)
+    second = run_audit(content, warehouse, profile="docs")
     assert (second["docs_changed"], second["docs_unchanged"]) == (1, 1)
     assert _rows(warehouse, texts) == [
         ("alert.md", "Intro.\n\nRun it as admin."),
