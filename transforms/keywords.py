@@ -75,8 +75,10 @@ _TOKEN_RE = re.compile(r"\w++(?:'\w++)*+[+#]*+|(?<![\w.])\.\w++[+#]*+")
 # Bengali, Devanagari, ...), which `\w` leaves out: "ধারণা" is one token, not "ধ" and "রণ"
 # (which "ধারণ", another word, also gave). Only such pieces pay for the `regex` module.
 _MARK = regex.compile(r"\p{M}")
-_W = r"[\p{L}\p{N}\p{M}_]"
-_TOKEN_WITH_MARKS_RE = regex.compile(rf"{_W}++(?:'{_W}++)*+[+#]*+|(?<!{_W[:-1]}.])\.{_W}++[+#]*+")
+_WORD_CHARACTERS = r"\p{L}\p{N}\p{M}_"  # `\w` with marks
+_TOKEN_WITH_MARKS_RE = regex.compile(
+    rf"[{_WORD_CHARACTERS}]++(?:'[{_WORD_CHARACTERS}]++)*+[+#]*+|(?<![{_WORD_CHARACTERS}.])\.[{_WORD_CHARACTERS}]++[+#]*+"
+)
 _ALPHA_TOKEN_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 # Word count used when ingest gave no ``word_count``: runs of word characters, with internal
 # hyphens, apostrophes or dots kept inside one word (``well-known``, ``neuron's``, ``3.14``).
