@@ -53,6 +53,12 @@ class IngestSettings:
     def mapping(self) -> FieldMapping:
         return mapping_from_config(self.profile, self.mapping_overrides)
 
+    @property
+    def parsing(self) -> dict[str, Any]:
+        """What a stored document depends on beyond its file's bytes: when it differs from
+        the last run's, every file is parsed again (warehouse.state.begin_parsing)."""
+        return {"mapping": dataclasses.asdict(self.mapping), "max_file_bytes": self.max_file_bytes}
+
 
 @dataclass(frozen=True)
 class RunnerSettings:

@@ -26,7 +26,12 @@ from warehouse import documents as documents_table
 from warehouse.loads import forget_documents, load_ingest_batch, load_page_analysis
 from warehouse.runs import pages_changed_since_last_completed_run, scored_in_run, unfinished_site_analysis
 from warehouse.session import RunSession, open_run
-from warehouse.state import analysis_fingerprint_changed, store_analysis_fingerprint
+from warehouse.state import (
+    analysis_fingerprint_changed,
+    begin_parsing,
+    end_parsing_again,
+    store_analysis_fingerprint,
+)
 
 ANALYSIS_COLUMNS = [
     "doc_key",
@@ -101,8 +106,14 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     stale, and the analyse step picks it up)."""
     logger = get_run_logger()
     scan = scan_content_folder(settings.content_dir, settings.ingest.patterns, settings.ingest.max_file_bytes)
-    trust_file_stat = settings.ingest.trust_file_stat and not full_refresh
-    to_read, unread_unchanged = documents_table.files_to_read(run.con, scan.files, trust_file_stat)
+    why_parse_again = begin_parsing(run.con, settings.ingest.parsing, full_refresh)
+    parse_again = why_parse_again is not None
+    if parse_again:
+        logger.info("Ingest: every file is read and parsed again: %s", why_parse_again)
+    trust_file_stat = settings.ingest.trust_file_stat and not parse_again
+    to_read, unread_unchanged = documents_table.files_to_read(
+        run.con, scan.files, trust_file_stat, parse_again
+    )
     to_read, quarantined = still_quarantined(
         to_read, documents_table.quarantined_file_states(run.con, run.run_id), trust_file_stat
     )
@@ -140,6 +151,7 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
             maybe_die(f"analyse-batch-{n}")
         release_freed_memory()
         logger.info("Ingest batch %d/%d: %s", n, len(batches), counts)
+    end_parsing_again(run.con)
     gone = documents_table.mark_deleted(run.con, run.run_id, scan.paths())
     forgotten = documents_table.deleted_with_rows(run.con)  # and those a stopped run left
     forget_documents(run.con, forgotten)

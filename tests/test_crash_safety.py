@@ -222,3 +222,38 @@ def test_run_killed_while_forgetting_deleted_pages_is_finished_by_the_next(
             assert deleted_with_rows(con) == []
         ends[name] = contents(warehouse)
     assert ends["killed"] == ends["uninterrupted"]
+
+
+def test_run_killed_while_parsing_every_page_again_is_finished_by_the_next(
+    api_url: str, corpus: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A new field mapping makes a run parse every file again. Killed after some batches,
+    the warehouse holds pages of both mappings; the next run, with the settings the killed
+    run already recorded, parses every file again too, and ends where a run that was never
+    killed ends: every meta description is the page's SEO title."""
+    content, config = corpus
+    remapped = tmp_path / "remapped.toml"
+    remapped.write_text(CONFIG + '[ingest.fields]\nmeta_description = ["seo.title"]\n', "utf-8")
+    others = (
+        "SELECT count(*) FILTER (WHERE meta_description IS DISTINCT FROM seo_title) "
+        "FROM documents WHERE deleted_run IS NULL"
+    )
+    ends = {}
+    for name, kill_at in (("uninterrupted", None), ("killed", "ingest-batch-3")):
+        warehouse = tmp_path / name / "w.duckdb"
+        warehouse.parent.mkdir()
+        assert cli_run(api_url, content, warehouse, config).returncode == 0
+        run = cli_run(api_url, content, warehouse, remapped, kill_at=kill_at)
+        if kill_at:
+            assert run.returncode == -signal.SIGKILL, (run.returncode, run.stderr[-3000:])
+            check_consistent(warehouse)
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                left = _rows(con, others)[0][0]
+            assert DOCS / 3 < left < DOCS  # three batches of six parsed again before the kill
+            run = cli_run(api_url, content, warehouse, remapped)
+        assert run.returncode == 0, run.stderr[-3000:]
+        check_consistent(warehouse)
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            assert _rows(con, others) == [(0,)]
+        ends[name] = contents(warehouse)
+    assert ends["killed"] == ends["uninterrupted"]

@@ -572,3 +572,65 @@ def test_the_profile_option_reaches_the_flow(run_audit, tmp_path: Path) -> None:
             return (await client.read_flow_run(docs["prefect_flow_run_id"])).parameters
 
     assert run_coro_as_sync(parameters())["profile"] == "docs"
+
+
+def test_pages_are_parsed_again_when_the_field_mapping_changes(run_audit, tmp_path: Path) -> None:
+    """Stored documents depend on the field mapping as much as on their bytes: a run with
+    another profile (or --full-refresh) parses every file again, where it kept what the
+    last mapping made of unchanged files. Content that did not change keeps the run it
+    last changed in, and counts as unchanged; a file the old mapping quarantined is tried."""
+    content, warehouse = tmp_path / "content", tmp_path / "w.duckdb"
+    content.mkdir()
+    (content / "both.md").write_text(
+        "---\ntitle: Caching in web servers\n"
+        "description: The docs description of caching in web servers.\n"
+        "seo:\n  page_description: The QuickTakes description of caching in web servers.\n"
+        "answer: The answer says that caching keeps copies of responses close to readers.\n"
+        "---\nThe markdown body says that web servers cache pages for the next reader.\n",
+        "utf-8",
+    )
+    (content / "docs-only.md").write_text(_docs_page("Install", "Download the binary and run it."), "utf-8")
+    columns = "SELECT doc_key, meta_description, body_markdown, last_changed_run FROM documents ORDER BY 1"
+
+    first = run_audit(content, warehouse)
+    assert (first["docs_new"], first["files_quarantined"]) == (1, 1)
+    assert _rows(warehouse, columns) == [
+        (
+            "both.md",
+            "The QuickTakes description of caching in web servers.",
+            "The answer says that caching keeps copies of responses close to readers.",
+            1,
+        )
+    ]
+    docs = run_audit(content, warehouse, profile="docs")
+    assert (docs["docs_new"], docs["docs_changed"], docs["docs_unchanged"], docs["files_quarantined"]) == (
+        1,
+        0,
+        1,
+        0,
+    )
+    assert _rows(warehouse, columns) == [
+        (
+            "both.md",
+            "The docs description of caching in web servers.",
+            "The markdown body says that web servers cache pages for the next reader.\n",
+            1,
+        ),
+        (
+            "docs-only.md",
+            "What Install does, in a sentence or two.",
+            "\nDownload the binary and run it.\n",
+            2,
+        ),
+    ]
+    scored = "SELECT doc_key, scored_run, word_count FROM readability ORDER BY 1"
+    assert [(key, run) for key, run, _ in _rows(warehouse, scored)] == [("both.md", 2), ("docs-only.md", 2)]
+
+    same = run_audit(content, warehouse, profile="docs")  # nothing to parse again
+    assert (same["docs_new"], same["docs_changed"], same["docs_unchanged"]) == (0, 0, 2)
+    assert _rows(warehouse, "SELECT count(*) FROM runs r JOIN run_batches b USING (run_id) "
+                            "WHERE run_id = 3 AND b.batch_no > 0")[0][0] == 0  # fmt: skip
+    refreshed = run_audit(content, warehouse, profile="docs", full_refresh=True)
+    assert (refreshed["docs_changed"], refreshed["docs_unchanged"]) == (0, 2)
+    assert [row[3] for row in _rows(warehouse, columns)] == [1, 2]
+    assert [(key, run) for key, run, _ in _rows(warehouse, scored)] == [("both.md", 4), ("docs-only.md", 4)]

@@ -37,13 +37,14 @@ DOCUMENT_SCHEMA = pa.schema(
 
 
 def files_to_read(
-    con: duckdb.DuckDBPyConnection, files: pa.Table, trust_file_stat: bool
+    con: duckdb.DuckDBPyConnection, files: pa.Table, trust_file_stat: bool, parse_again: bool = False
 ) -> tuple[pd.DataFrame, int]:
     """Split the scanned files (doc_key, file_size, file_mtime_ns) into those to read, by
     doc_key (doc_key, file_size, file_mtime_ns, known_hash: the stored content hash, so that
     a file whose bytes did not change is still recognised as unchanged), and the number left
     unread: a live document's file with the stored size and mtime (when trust_file_stat),
-    unchanged and with nothing to store.
+    unchanged and with nothing to store. parse_again: every file is read and parsed (no
+    known hash; trust_file_stat is ignored).
 
     Compared in DuckDB: at 400,000 pages the stored states as a frame, merged with the scan
     in pandas, took the flow process from ~210 to ~680 MB at its peak before any page was
@@ -52,21 +53,23 @@ def files_to_read(
     with registered(con, "scanned", files.select(["doc_key", "file_size", "file_mtime_ns"])):
         to_read = con.execute(
             """
-            SELECT f.doc_key, f.file_size, f.file_mtime_ns, d.content_hash AS known_hash
+            SELECT f.doc_key, f.file_size, f.file_mtime_ns,
+                   CASE WHEN NOT $again THEN d.content_hash END AS known_hash
             FROM scanned f
             LEFT JOIN (SELECT doc_key, content_hash, file_size, file_mtime_ns FROM documents
                        WHERE deleted_run IS NULL) d USING (doc_key)
             WHERE NOT coalesce($trust AND d.file_size = f.file_size AND d.file_mtime_ns = f.file_mtime_ns, false)
             ORDER BY f.doc_key
             """,
-            {"trust": trust_file_stat},
+            {"trust": trust_file_stat and not parse_again, "again": parse_again},
         ).df()
     return to_read, files.num_rows - len(to_read)
 
 
 def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.DataFrame) -> dict[str, int]:
     """New documents inserted, changed ones replaced by their new version; returns the
-    counts of each.
+    counts of each, and of the documents parsed again from unchanged bytes (docs_parsed_again,
+    see `files_to_read`): they are replaced too, keeping the run their content last changed.
 
     A document whose file had been deleted and came back counts as new again. A changed
     document's row is deleted and its new version appended, never updated in place: an
@@ -78,7 +81,7 @@ def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.
     here, the cost no longer depends on which columns an update happens to touch.
     """
     if documents.empty:
-        return {"docs_new": 0, "docs_changed": 0}
+        return {"docs_new": 0, "docs_changed": 0, "docs_parsed_again": 0}
     table = pa.Table.from_pandas(
         documents[DOCUMENT_SCHEMA.names], schema=DOCUMENT_SCHEMA, preserve_index=False
     )
@@ -89,22 +92,24 @@ def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.
             SELECT {", ".join("i." + c for c in DOCUMENT_SCHEMA.names)},
                    CASE WHEN d.doc_key IS NULL OR d.deleted_run IS NOT NULL THEN $run
                         ELSE d.first_seen_run END AS first_seen_run,
-                   $run AS last_changed_run,
-                   d.doc_key IS NULL OR d.deleted_run IS NOT NULL AS is_new
+                   CASE WHEN d.doc_key IS NULL OR d.deleted_run IS NOT NULL OR d.content_hash <> i.content_hash
+                        THEN $run ELSE d.last_changed_run END AS last_changed_run,
+                   d.doc_key IS NULL OR d.deleted_run IS NOT NULL AS is_new,
+                   NOT is_new AND d.content_hash = i.content_hash AS is_parsed_again
             FROM incoming i LEFT JOIN documents d USING (doc_key)
-            WHERE d.doc_key IS NULL OR d.deleted_run IS NOT NULL OR d.content_hash <> i.content_hash
             """,
             params={"run": run_id},
         ).to_arrow_table()
     new = pc.sum(versions["is_new"]).as_py() or 0
-    changed = len(versions) - new
+    parsed_again = pc.sum(versions["is_parsed_again"]).as_py() or 0
+    changed = len(versions) - new - parsed_again
     with registered(con, "document_versions", versions):
         con.execute("DELETE FROM documents WHERE doc_key IN (SELECT doc_key FROM document_versions)")
         con.execute(
             f"INSERT INTO documents ({names}, first_seen_run, last_changed_run) "
             f"SELECT {names}, first_seen_run, last_changed_run FROM document_versions"
         )
-    return {"docs_new": int(new), "docs_changed": int(changed)}
+    return {"docs_new": int(new), "docs_changed": int(changed), "docs_parsed_again": int(parsed_again)}
 
 
 def touch_unchanged(con: duckdb.DuckDBPyConnection, unchanged: pd.DataFrame) -> None:

@@ -27,7 +27,8 @@ def load_ingest_batch(con: duckdb.DuckDBPyConnection, run_id: int, batch_no: int
         record_errors(con, run_id, batch.errors)
         counts.update(
             files_seen=batch.files_seen,
-            docs_unchanged=len(batch.unchanged) + batch.unread_unchanged,
+            # pages parsed again from unchanged bytes are unchanged pages in the run's counts
+            docs_unchanged=len(batch.unchanged) + batch.unread_unchanged + counts["docs_parsed_again"],
             files_quarantined=len(batch.errors),
         )
         record_batch(con, run_id, batch_no, counts)

@@ -8,6 +8,8 @@ import json
 import duckdb
 import xxhash
 
+from warehouse.store import transaction
+
 
 def settings_fingerprint(settings: object) -> str:
     """Stable hash of a (nested) settings dataclass."""
@@ -15,14 +17,49 @@ def settings_fingerprint(settings: object) -> str:
     return xxhash.xxh3_64_hexdigest(json.dumps(data, sort_keys=True, default=str).encode())
 
 
+def _stored(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    row = con.execute("SELECT value FROM pipeline_state WHERE key = ?", [key]).fetchone()
+    return None if row is None else row[0]
+
+
+def _store(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO pipeline_state VALUES (?, ?)", [key, value])
+
+
 def analysis_fingerprint_changed(con: duckdb.DuckDBPyConnection, settings: object) -> bool:
     """True when the analysis settings differ from those of the last analysis: rescore all."""
-    row = con.execute("SELECT value FROM pipeline_state WHERE key = 'analysis_settings'").fetchone()
-    return row is not None and row[0] != settings_fingerprint(settings)
+    stored = _stored(con, "analysis_settings")
+    return stored is not None and stored != settings_fingerprint(settings)
 
 
 def store_analysis_fingerprint(con: duckdb.DuckDBPyConnection, settings: object) -> None:
-    con.execute(
-        "INSERT OR REPLACE INTO pipeline_state VALUES ('analysis_settings', ?)",
-        [settings_fingerprint(settings)],
-    )
+    _store(con, "analysis_settings", settings_fingerprint(settings))
+
+
+def begin_parsing(con: duckdb.DuckDBPyConnection, parsing: object, full_refresh: bool) -> str | None:
+    """Why this run parses every page again, or None: a full refresh, parsing settings (the
+    front-matter field mapping, the file size limit) other than those the stored documents
+    were parsed with, or a run that began parsing everything again and did not finish its
+    ingest. Stores the settings and, when parsing again, a mark that `end_parsing_again`
+    takes off once every file has been read: a run stopped between the two leaves the mark,
+    so a warehouse never keeps pages parsed under two mappings. A warehouse from before
+    these settings were kept (documents, no fingerprint) is taken as parsed with them."""
+    fingerprint = settings_fingerprint(parsing)
+    stored = _stored(con, "parsing_settings")
+    if full_refresh:
+        why = "full refresh"
+    elif _stored(con, "parsing_again") is not None:
+        why = "an earlier run stopped before it had parsed every page again"
+    elif stored is not None and stored != fingerprint:
+        why = "the front-matter mapping or the file size limit changed since the last run"
+    else:
+        why = None
+    with transaction(con):
+        _store(con, "parsing_settings", fingerprint)
+        if why is not None:
+            _store(con, "parsing_again", why)
+    return why
+
+
+def end_parsing_again(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM pipeline_state WHERE key = 'parsing_again'")
