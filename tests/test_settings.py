@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,21 @@ def test_example_config_documents_the_real_defaults() -> None:
     assert settings.duckdb == DuckDBSettings()
     assert analysis_settings(settings) == AnalysisSettings()
     assert build_dataclass(QualityWeights, settings.section("quality"), "quality") == QualityWeights()
+
+
+def test_example_config_ingest_lines_load_when_uncommented(tmp_path: Path) -> None:
+    """The field-mapping lines the example shows commented out are where the loader reads
+    them: uncommented, they load, and give the columns their stated sources."""
+    text = (REPO / "content-audit.example.toml").read_text("utf-8")
+    ingest = text[text.index("[ingest]") : text.index("[runner]")]
+    lines = [line[2:] if re.match(r"# (\[|\w+ = )", line) else line for line in ingest.splitlines()]
+    assert sum(a != b for a, b in zip(lines, ingest.splitlines(), strict=True)) >= 5
+    config = tmp_path / "c.toml"
+    config.write_text("\n".join(lines) + "\n", "utf-8")
+    mapping = load_settings(config).ingest.mapping
+    assert mapping.required == ("body_markdown",) and mapping.require_front_matter
+    assert mapping.decode_escapes == ("body_markdown",)
+    assert mapping.fields["subject"] == ("section", "categories", "$folder")
 
 
 def test_command_line_wins_over_toml(tmp_path: Path) -> None:
