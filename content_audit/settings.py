@@ -21,7 +21,8 @@ from transforms.duplicates import DuplicateSettings
 from transforms.fields import FieldMapping, mapping_from_config
 from transforms.keywords import KeywordSettings
 from transforms.readability import ReadabilitySettings
-from transforms.seo import SeoThresholds
+from transforms.seo import SeoThresholds, resolve_thresholds
+from warehouse.marts import QualityWeights
 from warehouse.session import DuckDBSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -58,6 +59,13 @@ class IngestSettings:
         """What a stored document depends on beyond its file's bytes: when it differs from
         the last run's, every file is parsed again (warehouse.state.begin_parsing)."""
         return {"mapping": dataclasses.asdict(self.mapping), "max_file_bytes": self.max_file_bytes}
+
+    @property
+    def mapping_changed_since_unrecorded(self) -> bool:
+        """Whether a warehouse built before parsing settings were recorded was parsed with
+        another mapping than this profile's: the docs profile read `tags` as keywords until
+        then. Such a warehouse is parsed again once (warehouse.state.begin_parsing)."""
+        return self.profile == "docs"
 
 
 @dataclass(frozen=True)
@@ -162,8 +170,28 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         raise ValueError(
             f"runner.task_runner must be one of {TASK_RUNNERS}, not {settings.runner.task_runner!r}"
         )
-    settings.ingest.mapping  # noqa: B018 - validate the field mapping now, not mid-run
+    _check(settings)
     return settings
+
+
+# Tables of the TOML file besides [paths], [ingest], [runner] and [duckdb], each read by the
+# part it configures (analysis_settings, quality_weights).
+SECTIONS = ("readability", "keywords", "seo", "duplicates", "quality")
+
+
+def _check(settings: Settings) -> None:
+    """Every table and key of the file now, not when the run reaches the part it configures
+    (a typo in [quality] failed a run after its whole ingest)."""
+    unknown = set(settings.sections) - set(SECTIONS)
+    if unknown:
+        raise ValueError(
+            f"unknown settings tables {sorted(unknown)}; known: paths, ingest, runner, duckdb, {', '.join(SECTIONS)}"
+        )
+    settings.ingest.mapping  # noqa: B018 - the field mapping
+    page = analysis_settings(settings)
+    for subject_key in page.seo_by_subject:
+        resolve_thresholds(page.seo, page.seo_by_subject, subject_key)
+    quality_weights(settings)
 
 
 def _path(cli: Any, toml: Any, base: Path, default: Path) -> Path:
@@ -174,18 +202,32 @@ def _path(cli: Any, toml: Any, base: Path, default: Path) -> Path:
     return default
 
 
+# What a front-matter profile changes beyond its field mapping, where the TOML file is silent.
+PROFILE_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "docs": {"keywords": {"expected": False}},  # docs pages rarely declare target keywords
+}
+
+
 def analysis_settings(settings: Settings) -> AnalysisSettings:
     """The per-page analysis tunables from the TOML tables [readability], [keywords],
     [seo] (with [seo.subjects.<subject_key>] overrides) and [duplicates] (`preset` plus
-    overrides)."""
+    overrides); where a table does not set a key, the profile's default (PROFILE_DEFAULTS)
+    applies before the built-in one."""
+    profile = PROFILE_DEFAULTS.get(settings.ingest.profile, {})
+    keywords = {**profile.get("keywords", {}), **settings.section("keywords")}
     seo = dict(settings.section("seo"))
     by_subject = seo.pop("subjects", {})
     duplicates = dict(settings.section("duplicates"))
     preset = DuplicateSettings.preset(duplicates.pop("preset", "default"))
     return AnalysisSettings(
         readability=build_dataclass(ReadabilitySettings, settings.section("readability"), "readability"),
-        keywords=build_dataclass(KeywordSettings, settings.section("keywords"), "keywords"),
+        keywords=build_dataclass(KeywordSettings, keywords, "keywords"),
         seo=build_dataclass(SeoThresholds, seo, "seo"),
         seo_by_subject=by_subject,
         duplicates=dataclasses.replace(preset, **duplicates) if duplicates else preset,
     )
+
+
+def quality_weights(settings: Settings) -> QualityWeights:
+    """How the quality score is made, from the TOML table [quality]."""
+    return build_dataclass(QualityWeights, settings.section("quality"), "quality")

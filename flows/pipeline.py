@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
@@ -92,9 +92,9 @@ def audit(
         page_settings = analysis_settings(settings)
         with run.batch_memory_limit():  # the worker processes hold memory of their own meanwhile
             ingest(run, settings, page_settings, full_refresh)
-            rescored = rescore(run, settings, page_settings, full_refresh)
+            rescored_everything = rescore(run, settings, page_settings, full_refresh)
         with run.site_memory_limit():  # the site's findings and pairs are in this process too
-            pages_unchanged = analyse_site_if_changed(run, page_settings, rescored)
+            pages_unchanged = analyse_site_if_changed(run, page_settings, rescored_everything)
         maybe_die("publish")
         index, posting = publish(run, settings, background, pages_unchanged)
     return run.summary, index, posting
@@ -106,7 +106,9 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     stale, and the analyse step picks it up)."""
     logger = get_run_logger()
     scan = scan_content_folder(settings.content_dir, settings.ingest.patterns, settings.ingest.max_file_bytes)
-    why_parse_again = begin_parsing(run.con, settings.ingest.parsing, full_refresh)
+    why_parse_again = begin_parsing(
+        run.con, settings.ingest.parsing, full_refresh, settings.ingest.mapping_changed_since_unrecorded
+    )
     parse_again = why_parse_again is not None
     if parse_again:
         logger.info("Ingest: every file is read and parsed again: %s", why_parse_again)
@@ -162,16 +164,10 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     )
 
 
-class Rescored(NamedTuple):
-    everything: bool  # every page was scored again (new analysis settings, or a full refresh)
-    pages: int  # pages scored by `rescore`
-
-
-def rescore(
-    run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool
-) -> Rescored:
+def rescore(run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool) -> bool:
     """Score what ingest did not: documents whose scores are missing or were computed from
-    other content or settings. Stops the worker processes: the batches are done."""
+    other content or settings; returns whether every page was scored again (new analysis
+    settings, or a full refresh). Stops the worker processes: the batches are done."""
     logger = get_run_logger()
     everything = full_refresh or analysis_fingerprint_changed(run.con, page_settings)
     stale = documents_table.stale_documents(run.con, "readability", everything=everything)
@@ -194,20 +190,21 @@ def rescore(
         logger.info("Analyse batch %d/%d loaded", n, len(key_batches))
     store_analysis_fingerprint(run.con, page_settings)
     stop_worker_processes()
-    return Rescored(everything, len(stale))
+    return everything
 
 
-def analyse_site_if_changed(run: RunSession, page_settings: AnalysisSettings, rescored: Rescored) -> bool:
+def analyse_site_if_changed(
+    run: RunSession, page_settings: AnalysisSettings, rescored_everything: bool
+) -> bool:
     """The site-wide checks, unless no page changed since the last completed run: then True
     (its site checks, and page marts, still hold)."""
     unfinished = unfinished_site_analysis(run.con)
-    if not (
-        rescored.everything or rescored.pages or unfinished or pages_changed_since_last_completed_run(run.con)
-    ):
+    # by ingest or rescore: new and changed pages, and pages parsed again from the same bytes
+    scored = scored_in_run(run.con, run.run_id)
+    if not (rescored_everything or scored or unfinished or pages_changed_since_last_completed_run(run.con)):
         get_run_logger().info(
             "Site checks and duplicates: no page changed since the last completed run; kept"
         )
         return True
-    scored = scored_in_run(run.con, run.run_id)  # by ingest or rescore: new and changed pages
-    analyse_site(run, page_settings, changed=None if rescored.everything else sorted({*scored, *unfinished}))
+    analyse_site(run, page_settings, changed=None if rescored_everything else sorted({*scored, *unfinished}))
     return False

@@ -11,10 +11,10 @@ import pandas as pd
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from content_audit.settings import Settings, build_dataclass
+from content_audit.settings import Settings, quality_weights
 from reports.build import build_reports
 from reports.paths import artifact_key
-from warehouse.marts import QualityWeights, export_parquet, read_subject_quality, rebuild_marts
+from warehouse.marts import export_parquet, read_subject_quality, rebuild_marts
 from warehouse.session import RunSession
 
 SUMMARY_COLUMNS = [
@@ -42,8 +42,9 @@ def publish(
     40 subjects), which it may do while the caller finishes and checkpoints the run.
     pages_unchanged: see rebuild_marts."""
     logger = get_run_logger()
-    weights = build_dataclass(QualityWeights, settings.section("quality"), "quality")
-    built = rebuild_marts(run.con, run.run_id, weights, pages_unchanged, run.tuning.mart_chunk_pages)
+    built = rebuild_marts(
+        run.con, run.run_id, quality_weights(settings), pages_unchanged, run.tuning.mart_chunk_pages
+    )
     # The Parquet exports (DuckDB, off the GIL) are written while the reports render (Python),
     # through a cursor of their own: both only read the marts just committed.
     with run.con.cursor() as cursor, ThreadPoolExecutor(1) as pool:

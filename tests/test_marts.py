@@ -34,7 +34,8 @@ from warehouse.store import insert_frame
 
 # Four pages in two subjects (one spelled two ways). Expected scores by hand, default weights:
 #   a: readability (45-30)/30 = 0.5, keywords 0.5, seo 1 - 0.2 - 2 x 0.05 = 0.7, unique 1 -> 67.5
-#   b: readability 1 (FRE 70), keywords 0 (none declared), seo 1 - 0.5 = 0.5, exact copy 0 -> 37.5
+#   b: readability 1 (FRE 70), keywords 0 (none declared, keywords_missing), seo 1 - 0.5 - 0.2 = 0.3,
+#      exact copy 0 -> 32.5
 #   c: readability 0 (FRE 20), keywords 1, seo 1, near copy 0.5 -> 62.5
 #   d: readability 1 (FRE 60), keywords 1, seo 1, canonical 1 -> 100
 PAGES = pd.DataFrame(
@@ -66,16 +67,17 @@ PAGE_KEYWORDS = pd.DataFrame(
 )
 SEO = pd.DataFrame(
     {
-        "doc_key": ["s1/a.md", "s1/a.md", "s1/a.md", "s1/b.md"],
+        "doc_key": ["s1/a.md", "s1/a.md", "s1/a.md", "s1/b.md", "s1/b.md"],
         "rule": [
             "thin_content",
             "seo_title_too_short",
             "main_keyword_not_in_title",
             "url_file_name_mismatch",
+            "keywords_missing",
         ],
-        "severity": ["warning", "notice", "notice", "error"],
-        "detail": ["thin", "short", "not in title", "mismatch"],
-        "scope": ["page"] * 4,
+        "severity": ["warning", "notice", "notice", "error", "warning"],
+        "detail": ["thin", "short", "not in title", "mismatch", "no keywords"],
+        "scope": ["page"] * 5,
     }
 )
 CLUSTERS = pd.DataFrame(
@@ -87,7 +89,7 @@ CLUSTERS = pd.DataFrame(
         "cluster_size": [2, 2, 2, 2],
     }
 )
-EXPECTED_SCORES = {"s1/a.md": 67.5, "s1/b.md": 37.5, "s2/c.md": 62.5, "s2/d.md": 100.0}
+EXPECTED_SCORES = {"s1/a.md": 67.5, "s1/b.md": 32.5, "s2/c.md": 62.5, "s2/d.md": 100.0}
 
 
 @pytest.fixture
@@ -114,6 +116,27 @@ def test_quality_score_follows_the_documented_formula(con: duckdb.DuckDBPyConnec
     only_readability = QualityWeights(keyword_weight=0, seo_weight=0, uniqueness_weight=0)
     rebuild_marts(con, 1, only_readability)
     assert _scores(con) == {"s1/a.md": 50.0, "s1/b.md": 100.0, "s2/c.md": 0.0, "s2/d.md": 100.0}
+
+
+def test_a_page_without_keywords_where_none_are_expected_is_scored_on_the_other_parts(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """No keywords declared and no keywords_missing finding (the analysis gives none where
+    keywords are not expected): the keyword part is left out and the other three share its
+    weight. b: readability 1, seo 1 - 0.5 = 0.5, exact copy 0 -> 50; the others as before."""
+    con.execute("DELETE FROM seo_findings WHERE rule = 'keywords_missing'")
+    rebuild_marts(con, 1)
+    assert _scores(con) == {**EXPECTED_SCORES, "s1/b.md": 50.0}
+    components = "SELECT doc_key, keyword_component FROM page_quality ORDER BY 1"
+    assert con.execute(components).fetchall() == [
+        ("s1/a.md", 0.5),
+        ("s1/b.md", None),
+        ("s2/c.md", 1.0),
+        ("s2/d.md", 1.0),
+    ]
+    # Weights that leave only the keyword part would leave b nothing to be scored on.
+    with pytest.raises(ValueError, match="cannot all be 0"):
+        QualityWeights(readability_weight=0, seo_weight=0, uniqueness_weight=0)
 
 
 SETTINGS = "SELECT current_setting('preserve_insertion_order'), current_setting('disabled_optimizers')"
@@ -150,8 +173,8 @@ def test_page_quality_ranks_and_lists_issues(con: duckdb.DuckDBPyConnection) -> 
     ).fetchall()
     by_key = {r[0]: r[1:] for r in rows}
     assert by_key["s1/b.md"][0] == 1 and by_key["s1/a.md"][0] == 2  # lower score: fix first
-    # errors first: b has the url mismatch (SEO) and is an exact copy (derived)
-    assert by_key["s1/b.md"][1] == ["exact_duplicate", "url_file_name_mismatch"]
+    # errors first: b has the url mismatch (SEO) and is an exact copy (derived), then its warning
+    assert by_key["s1/b.md"][1] == ["exact_duplicate", "url_file_name_mismatch", "keywords_missing"]
     # warnings (by name) before notices, at most three
     assert by_key["s1/a.md"][1] == ["hard_to_read", "thin_content", "main_keyword_not_in_title"]
     assert by_key["s1/a.md"][2:5] == (0, 1, 2)
@@ -305,8 +328,8 @@ def test_subject_quality_aggregates_pages(con: duckdb.DuckDBPyConnection) -> Non
     assert one["median_flesch_reading_ease"] == pytest.approx(57.5)
     assert one["keyword_coverage_ratio"] == pytest.approx(0.5)  # b declares none: left out
     assert one["duplicate_pages"] == 1 and one["duplicate_share"] == pytest.approx(0.5)
-    assert (one["seo_errors"], one["seo_warnings"], one["seo_notices"], one["seo_findings"]) == (1, 1, 2, 4)
-    assert one["quality_score"] == pytest.approx((67.5 + 37.5) / 2)
+    assert (one["seo_errors"], one["seo_warnings"], one["seo_notices"], one["seo_findings"]) == (1, 2, 2, 5)
+    assert one["quality_score"] == pytest.approx((67.5 + 32.5) / 2)
     assert two["quality_score"] == pytest.approx((62.5 + 100) / 2, abs=0.05)  # rounded to 0.1
     assert two["subject"] in {"subject two", "Subject Two"}  # a tie: either spelling, but stable
     assert (one["pages_added"], one["pages_changed"], one["pages_deleted"]) == (2, 0, 0)

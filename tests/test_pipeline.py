@@ -634,3 +634,82 @@ def test_pages_are_parsed_again_when_the_field_mapping_changes(run_audit, tmp_pa
     assert (refreshed["docs_changed"], refreshed["docs_unchanged"]) == (0, 2)
     assert [row[3] for row in _rows(warehouse, columns)] == [1, 2]
     assert [(key, run) for key, run, _ in _rows(warehouse, scored)] == [("both.md", 4), ("docs-only.md", 4)]
+
+
+def test_docs_pages_without_keywords_are_scored_on_the_other_parts(run_audit, tmp_path: Path) -> None:
+    """The docs profile: tags are a taxonomy, not target keywords, and a page that declares
+    no keywords gets no keywords_missing finding and a quality score of the other three
+    parts; a page that declares keywords is checked and scored on all four."""
+    content = tmp_path / "content"
+    content.mkdir()
+    body = "Download the binary, put it on your path and run it once to check the version. " * 5
+    (content / "tagged.md").write_text(
+        "---\ntitle: Install the command line tool\ntags: [setup, cli]\n---\n\n" + body, "utf-8"
+    )
+    (content / "keyworded.md").write_text(
+        "---\ntitle: Configure the command line tool\nkeywords: [configuration file]\n---\n\n" + body,
+        "utf-8",
+    )
+    warehouse = tmp_path / "w.duckdb"
+    run_audit(content, warehouse, profile="docs")
+    assert _rows(warehouse, "SELECT doc_key, keywords FROM documents ORDER BY 1") == [
+        ("keyworded.md", ["configuration file"]),
+        ("tagged.md", []),
+    ]
+    keyword_rules = (
+        "SELECT DISTINCT doc_key, rule FROM page_findings WHERE rule LIKE '%keyword%' ORDER BY 1, 2"
+    )
+    assert _rows(warehouse, keyword_rules) == [
+        ("keyworded.md", "keywords_not_in_body"),
+        ("keyworded.md", "main_keyword_not_in_meta_description"),
+        ("keyworded.md", "main_keyword_not_in_title"),
+    ]
+    parts = (
+        "SELECT doc_key, readability_component, keyword_component, seo_component, uniqueness_component, "
+        "quality_score FROM page_quality ORDER BY 1"
+    )
+    (keyworded, tagged) = _rows(warehouse, parts)
+    assert keyworded[2] == 0.0 and tagged[2] is None  # "configuration file" is not in the body
+    assert keyworded[5] == round(100 * (keyworded[1] + 0.0 + keyworded[3] + keyworded[4]) / 4, 1)
+    assert tagged[5] == round(100 * (tagged[1] + tagged[3] + tagged[4]) / 3, 1)
+
+
+def test_docs_pages_an_older_release_read_tags_of_as_keywords_are_parsed_again(
+    run_audit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Releases before migration 0018 kept no record of the mapping pages were parsed with,
+    and their docs profile read `tags` as keywords. A docs warehouse they built is parsed
+    again once: the tags leave the keywords, and with them the keyword findings."""
+    import dataclasses
+
+    from transforms import fields
+
+    content, warehouse = tmp_path / "content", tmp_path / "w.duckdb"
+    content.mkdir()
+    (content / "tagged.md").write_text(
+        "---\ntitle: Install the command line tool\ntags: [setup, cli]\n---\n\nDownload it and run it.\n",
+        "utf-8",
+    )
+    old_docs = dataclasses.replace(
+        fields.DOCS, fields={**fields.DOCS.fields, "keywords": ("keywords", "Keywords", "tags", "Tags")}
+    )
+    _run_as_an_older_release(
+        run_audit,
+        monkeypatch,
+        [(fields, "PROFILES", {**fields.PROFILES, "docs": old_docs})],
+        18,
+        content,
+        warehouse,
+        profile="docs",
+    )
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("DELETE FROM pipeline_state WHERE key = 'parsing_settings'")
+    assert _rows(warehouse, "SELECT keywords FROM documents") == [(["setup", "cli"],)]
+
+    upgraded = run_audit(content, warehouse, profile="docs")
+    assert (upgraded["docs_changed"], upgraded["docs_unchanged"]) == (0, 1)
+    assert _rows(warehouse, "SELECT keywords, last_changed_run FROM documents") == [([], 1)]
+    assert _rows(warehouse, "SELECT rule, detail FROM page_findings WHERE rule LIKE '%keyword%'") == []
+    assert _rows(warehouse, "SELECT keyword_component FROM page_quality") == [(None,)]
+    again = run_audit(content, warehouse, profile="docs")  # recorded now: not parsed again
+    assert _rows(warehouse, "SELECT scored_run FROM readability") == [(2,)] and again["docs_unchanged"] == 1

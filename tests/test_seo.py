@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.test_keywords import frame, page, sample_document
-from transforms.keywords import keyword_coverage, page_keyword_summary
+from transforms.keywords import KeywordSettings, keyword_coverage, page_keyword_summary
 from transforms.pixel_width import text_width_px
 from transforms.seo import (
     FINDING_COLUMNS,
@@ -92,6 +92,29 @@ def test_good_page_has_no_findings() -> None:
 def test_each_rule_fails_on_its_bad_page(rule: str, overrides: dict[str, object]) -> None:
     assert rule in rules_of(good_page(**overrides))
     assert rule in SEO_RULES
+
+
+def test_keywords_are_checked_where_expected_and_where_declared() -> None:
+    """Where keywords are not expected (the docs profile), a page without them has no
+    keyword finding; a page that declares some is checked as anywhere else."""
+    optional = KeywordSettings(expected=False)
+
+    def rules(row: dict[str, object]) -> list[str]:
+        return page_seo_findings(frame(row), lambda s: SeoThresholds(), keyword_settings=optional)[
+            "rule"
+        ].tolist()
+
+    assert rules(good_page(keywords=[])) == []
+    assert rules_of(good_page(keywords=[])) == ["keywords_missing"]
+    not_in_title = {
+        "title": "Breathing at night",
+        "seo_title": "Why breathing stops at night, and what helps",
+    }
+    assert (
+        rules(good_page(**not_in_title))
+        == rules_of(good_page(**not_in_title))
+        == ["main_keyword_not_in_title"]
+    )
 
 
 def test_width_and_length_are_separate_rules() -> None:

@@ -73,13 +73,29 @@ def test_command_line_wins_over_toml(tmp_path: Path) -> None:
         ("[seo]\nthin_content_wrds = 1\n", "unknown keys"),
         ("[duckdb]\nmemory_limit = '512'\n", "memory_limit is a size"),
         ('[duckdb]\ncheckpoint_threshold = "1GB\'; PRAGMA x; --"\n', "checkpoint_threshold is a size"),
+        ("[qualty]\nseo_weight = 2\n", "unknown settings tables"),
+        ("[quality]\nseo_wieght = 2\n", "unknown keys"),
+        ("[quality]\nreadability_weight = 0\nseo_weight = 0\nuniqueness_weight = 0\n", "cannot all be 0"),
+        ("[quality]\nkeyword_weight = -1\n", "cannot be negative"),
+        ("[keywords]\nexpectd = false\n", "unknown keys"),
+        ("[seo.subjects.maths]\nthin_content_wrds = 1\n", "maths"),
+        ("[duplicates]\npreset = 'tight'\n", "preset"),
     ],
 )
-def test_bad_settings_fail_before_the_run(tmp_path: Path, toml: str, message: str) -> None:
+def test_bad_settings_fail_when_loaded(tmp_path: Path, toml: str, message: str) -> None:
+    """Before any file is read: a typo in [quality] used to fail a run after its ingest."""
     config = tmp_path / "c.toml"
     config.write_text(toml)
     with pytest.raises(ValueError, match=message):
-        analysis_settings(load_settings(config))
+        load_settings(config)
+
+
+def test_the_docs_profile_does_not_expect_keywords_unless_told(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[keywords]\nexpected = true\n")
+    assert analysis_settings(load_settings(None)).keywords.expected
+    assert not analysis_settings(load_settings(None, profile="docs")).keywords.expected
+    assert analysis_settings(load_settings(config, profile="docs")).keywords.expected
 
 
 def test_the_profile_option_overrides_the_config(tmp_path: Path) -> None:

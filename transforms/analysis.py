@@ -51,7 +51,7 @@ def analyse_documents(documents: pd.DataFrame, settings: AnalysisSettings) -> Pa
     coverage = keyword_coverage(with_counts, settings.keywords)
     summary = page_keyword_summary(with_counts, coverage, settings.keywords)
     thresholds_for = partial(resolve_thresholds, settings.seo, settings.seo_by_subject)
-    findings = page_seo_findings(with_counts, thresholds_for, summary).assign(scope="page")
+    findings = page_seo_findings(with_counts, thresholds_for, summary, settings.keywords).assign(scope="page")
     fingerprints, signatures, bands = fingerprint_documents(
         documents.assign(text=documents["body_text"]), settings.duplicates
     )

@@ -79,7 +79,7 @@ DOCS = FieldMapping(
         "title": ("title", "Title", "linkTitle"),
         "seo_title": ("seo.title", "seo_title", "title", "Title"),
         "meta_description": ("description", "Description", "summary", "seo.page_description"),
-        "keywords": ("keywords", "Keywords", "tags", "Tags"),
+        "keywords": ("keywords", "Keywords"),  # not tags: a taxonomy, not target keywords
         "question": ("question",),
         "body_markdown": ("$body",),
         "url": ("url", "slug", "permalink"),

@@ -46,11 +46,17 @@ class KeywordSettings:
       body words).
     - ``density_min_words``: pages with fewer body words are never flagged for density
       (100, as Yoast: on a short page a single mention is already over 1%).
+    - ``expected``: every page should declare target keywords (the QuickTakes schema has
+      them). When False (the docs profile's default: a docs site's tags are not target
+      keywords, and most pages declare none), a page without keywords gets no
+      ``keywords_missing`` finding and its quality score leaves the keyword part out; pages
+      that declare keywords are checked as always.
     """
 
     stemmer_language: str = "english"
     stuffing_density: float = YOAST_DENSITY_MAX
     density_min_words: int = YOAST_DENSITY_MIN_WORDS
+    expected: bool = True
 
 
 _COVERAGE_DTYPES = {

@@ -250,9 +250,12 @@ def _is_false(flag: object) -> bool:
     return flag is not None and flag is not pd.NA and not bool(flag)
 
 
-def _check_keywords(words: int, summary_row: object | None, bounds: SeoThresholds) -> Iterator[Finding]:
+def _check_keywords(
+    words: int, summary_row: object | None, bounds: SeoThresholds, keywords_expected: bool
+) -> Iterator[Finding]:
     if summary_row is None or summary_row.keywords_declared == 0:
-        yield "keywords_missing", "The page declares no target keywords."
+        if keywords_expected:
+            yield "keywords_missing", "The page declares no target keywords."
         return
     main = summary_row.main_keyword
     density = summary_row.main_keyword_density
@@ -275,13 +278,15 @@ def _check_keywords(words: int, summary_row: object | None, bounds: SeoThreshold
         yield "main_keyword_not_in_meta_description", f"Main keyword {main!r} is not in the meta description."
 
 
-def _page_findings(row: DocumentRow, summary_row: object | None, bounds: SeoThresholds) -> Iterator[Finding]:
+def _page_findings(
+    row: DocumentRow, summary_row: object | None, bounds: SeoThresholds, keywords_expected: bool
+) -> Iterator[Finding]:
     if _present(row.title) is None:
         yield "title_missing", "The page has no title."
     for field in _snippet_bounds(bounds):
         yield from _check_snippet(_present(getattr(row, field.column)), field)
     words = body_word_count(row)
-    yield from _check_keywords(words, summary_row, bounds)
+    yield from _check_keywords(words, summary_row, bounds, keywords_expected)
     if words < bounds.thin_content_words:
         yield "thin_content", f"The body has {words} words; aim for at least {bounds.thin_content_words}."
     yield from _check_url_file_name(_present(row.url), _present(row.file_name))
@@ -297,16 +302,20 @@ def page_seo_findings(
     documents: pd.DataFrame,
     thresholds_for: Callable[[str], SeoThresholds],
     summary: pd.DataFrame | None = None,
+    keyword_settings: KeywordSettings | None = None,
 ) -> pd.DataFrame:
     """Page-level SEO findings: one row per (document, broken rule).
 
     ``thresholds_for(subject_key)`` gives each page's bounds (called once per subject).
     ``summary`` is ``page_keyword_summary``'s output, used by the keyword rules; when None it
-    is computed here with the default ``KeywordSettings``.
+    is computed here with ``keyword_settings`` (default ``KeywordSettings()``), whose
+    ``expected`` says whether a page without keywords gets ``keywords_missing``.
     """
+    keyword_settings = keyword_settings or KeywordSettings()
     if summary is None:
-        settings = KeywordSettings()
-        summary = page_keyword_summary(documents, keyword_coverage(documents, settings), settings)
+        summary = page_keyword_summary(
+            documents, keyword_coverage(documents, keyword_settings), keyword_settings
+        )
     summary_by_doc = {row.doc_key: row for row in summary.itertuples(index=False)}
     bounds_by_subject: dict[str, SeoThresholds] = {}
     rows: list[tuple[str, str, str]] = []
@@ -315,7 +324,8 @@ def page_seo_findings(
         bounds = bounds_by_subject.get(subject_key)
         if bounds is None:
             bounds = bounds_by_subject[subject_key] = thresholds_for(subject_key)
-        for rule, detail in _page_findings(row, summary_by_doc.get(row.doc_key), bounds):
+        summary_row = summary_by_doc.get(row.doc_key)
+        for rule, detail in _page_findings(row, summary_row, bounds, keyword_settings.expected):
             rows.append((row.doc_key, rule, detail))
     return _findings_frame(rows)
 

@@ -33,7 +33,8 @@ class QualityWeights:
     quality_score = 100 x weighted mean of four components, each between 0 and 1:
     readability (Flesch reading ease mapped linearly from `readability_zero_at` -> 0 to
     `readable_from` -> 1; 60 is Yoast's "good" bound, 30 is "very difficult" on Flesch's
-    scale), keywords (share of declared keywords found in the body; 0 when none declared),
+    scale), keywords (share of declared keywords found in the body; 0 when none declared, or
+    left out of the mean, NULL, when none are expected: KeywordSettings.expected),
     seo (1 minus a penalty per SEO finding by severity, floored at 0: one error costs half
     the component, a warning a fifth, a notice a twentieth) and uniqueness (1, or 0 for an
     exact copy of another page, `near_duplicate_uniqueness` for a near copy). The four
@@ -57,6 +58,17 @@ class QualityWeights:
     hard_to_read_below: float = 50.0
     coverage_low_below: float = 0.5
 
+    def __post_init__(self) -> None:
+        weights = {name: getattr(self, name) for name in _WEIGHTS}
+        negative = [name for name, weight in weights.items() if weight < 0]
+        if negative:
+            raise ValueError(f"[quality] weights cannot be negative: {', '.join(negative)}")
+        if weights["readability_weight"] + weights["seo_weight"] + weights["uniqueness_weight"] <= 0:
+            raise ValueError(
+                "[quality] readability_weight, seo_weight and uniqueness_weight cannot all be 0: "
+                "a page without keywords where none are expected is scored on them alone"
+            )
+
     def describe(self) -> list[str]:
         """The formula in plain words, one line per component, for the reports."""
         total = self.readability_weight + self.keyword_weight + self.seo_weight + self.uniqueness_weight
@@ -69,7 +81,8 @@ class QualityWeights:
             f"{self.readability_zero_at:g} or less scores 0, {self.readable_from:g} or more scores "
             "full marks, linear in between.",
             f"Keyword coverage ({share(self.keyword_weight)}): the share of the page's declared "
-            "keywords found in its body (no keywords declared scores 0).",
+            "keywords found in its body (no keywords declared scores 0, or, where keywords are not "
+            "expected, leaves this part out: the other parts share its weight).",
             f"SEO metadata ({share(self.seo_weight)}): full marks minus "
             f"{100 * self.error_penalty:g}% per error, {100 * self.warning_penalty:g}% per warning "
             f"and {100 * self.notice_penalty:g}% per notice, never below 0.",
@@ -78,6 +91,8 @@ class QualityWeights:
             f"{100 * self.near_duplicate_uniqueness:g}%.",
         ]
 
+
+_WEIGHTS = ("readability_weight", "keyword_weight", "seo_weight", "uniqueness_weight")
 
 # Rules the marts add to the SEO rules: (severity, explanation, suggested fix).
 MART_RULES: dict[str, tuple[str, str, str]] = {

@@ -95,7 +95,8 @@ def unfinished_site_analysis(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def scored_in_run(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:
-    """Documents whose page analysis this run computed (its new and changed pages)."""
+    """Documents whose page analysis this run computed (its new and changed pages, and pages
+    parsed again from the same bytes)."""
     rows = con.execute("SELECT doc_key FROM readability WHERE scored_run = ? ORDER BY doc_key", [run_id])
     return [r[0] for r in rows.fetchall()]
 

@@ -36,14 +36,20 @@ def store_analysis_fingerprint(con: duckdb.DuckDBPyConnection, settings: object)
     _store(con, "analysis_settings", settings_fingerprint(settings))
 
 
-def begin_parsing(con: duckdb.DuckDBPyConnection, parsing: object, full_refresh: bool) -> str | None:
+def begin_parsing(
+    con: duckdb.DuckDBPyConnection,
+    parsing: object,
+    full_refresh: bool,
+    older_warehouse_parsed_otherwise: bool,
+) -> str | None:
     """Why this run parses every page again, or None: a full refresh, parsing settings (the
     front-matter field mapping, the file size limit) other than those the stored documents
     were parsed with, or a run that began parsing everything again and did not finish its
     ingest. Stores the settings and, when parsing again, a mark that `end_parsing_again`
     takes off once every file has been read: a run stopped between the two leaves the mark,
     so a warehouse never keeps pages parsed under two mappings. A warehouse from before
-    these settings were kept (documents, no fingerprint) is taken as parsed with them."""
+    these settings were kept (documents, no fingerprint) is taken as parsed with them unless
+    `older_warehouse_parsed_otherwise` (IngestSettings.mapping_changed_since_unrecorded)."""
     fingerprint = settings_fingerprint(parsing)
     stored = _stored(con, "parsing_settings")
     if full_refresh:
@@ -52,6 +58,8 @@ def begin_parsing(con: duckdb.DuckDBPyConnection, parsing: object, full_refresh:
         why = "an earlier run stopped before it had parsed every page again"
     elif stored is not None and stored != fingerprint:
         why = "the front-matter mapping or the file size limit changed since the last run"
+    elif stored is None and older_warehouse_parsed_otherwise and _has_documents(con):
+        why = "the profile's field mapping changed since the release that built this warehouse"
     else:
         why = None
     with transaction(con):
@@ -59,6 +67,10 @@ def begin_parsing(con: duckdb.DuckDBPyConnection, parsing: object, full_refresh:
         if why is not None:
             _store(con, "parsing_again", why)
     return why
+
+
+def _has_documents(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT EXISTS (SELECT 1 FROM documents)").fetchone()[0]
 
 
 def end_parsing_again(con: duckdb.DuckDBPyConnection) -> None:

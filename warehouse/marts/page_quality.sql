@@ -2,7 +2,9 @@
 -- quality_score = 100 x weighted mean of four components, each 0..1 (weights and bounds:
 -- warehouse.marts.QualityWeights):
 --   readability: Flesch reading ease mapped linearly from $readability_zero_at (0) to $readable_from (1)
---   keywords:    share of declared keywords found in the body (0 when none declared)
+--   keywords:    share of declared keywords found in the body (0 when none declared; left out of
+--                the mean, NULL, for a page that declares none where none are expected: the
+--                analysis then gave it no keywords_missing finding, KeywordSettings.expected)
 --   seo:         1 - ($error_penalty x errors + $warning_penalty x warnings + $notice_penalty x notices), floored at 0
 --   uniqueness:  1 unless the page duplicates another page: exact copy 0, near copy $near_duplicate_uniqueness
 -- Built for one chunk of the pages at a time (one of $chunks ranges of doc_key, from
@@ -27,7 +29,8 @@ seo AS (
     SELECT doc_key,
            count(*) FILTER (WHERE severity = 'error') AS seo_errors,
            count(*) FILTER (WHERE severity = 'warning') AS seo_warnings,
-           count(*) FILTER (WHERE severity = 'notice') AS seo_notices
+           count(*) FILTER (WHERE severity = 'notice') AS seo_notices,
+           bool_or(rule = 'keywords_missing') AS keywords_missing
     FROM seo_findings WHERE in_chunk(doc_key, $chunks, $chunk_from, $chunk_to) GROUP BY doc_key
 ),
 issues AS (
@@ -47,6 +50,8 @@ joined AS (
            k.keyword_stuffing,
            coalesce(s.seo_errors, 0) AS seo_errors, coalesce(s.seo_warnings, 0) AS seo_warnings,
            coalesce(s.seo_notices, 0) AS seo_notices,
+           coalesce(k.keywords_declared, 0) = 0 AND NOT coalesce(s.keywords_missing, false)
+               AS keywords_not_expected,
            c.cluster_id AS duplicate_cluster_id, c.kind AS duplicate_kind,
            c.cluster_size AS duplicate_cluster_size, c.is_canonical,
            coalesce(NOT c.is_canonical, false) AS is_duplicate,
@@ -64,7 +69,7 @@ components AS (
            coalesce(least(greatest((flesch_reading_ease - $readability_zero_at)
                                    / ($readable_from - $readability_zero_at), 0), 1), 0)
                AS readability_component,
-           coalesce(keyword_coverage_ratio, 0) AS keyword_component,
+           CASE WHEN NOT keywords_not_expected THEN coalesce(keyword_coverage_ratio, 0) END AS keyword_component,
            greatest(1 - ($error_penalty * seo_errors + $warning_penalty * seo_warnings
                          + $notice_penalty * seo_notices), 0) AS seo_component,
            CASE WHEN NOT is_duplicate THEN 1.0
@@ -74,10 +79,12 @@ components AS (
 ),
 scored AS (
     SELECT *,
-           round(100 * ($readability_weight * readability_component + $keyword_weight * keyword_component
+           round(100 * ($readability_weight * readability_component
+                        + coalesce($keyword_weight * keyword_component, 0)
                         + $seo_weight * seo_component + $uniqueness_weight * uniqueness_component)
-                 / ($readability_weight + $keyword_weight + $seo_weight + $uniqueness_weight), 1)
+                 / ($readability_weight + CASE WHEN keyword_component IS NULL THEN 0 ELSE $keyword_weight END
+                    + $seo_weight + $uniqueness_weight), 1)
                AS quality_score
     FROM components
 )
-SELECT $run_id AS run_id, * FROM scored
+SELECT $run_id AS run_id, * EXCLUDE (keywords_not_expected) FROM scored
