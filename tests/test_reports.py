@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -230,6 +231,9 @@ class DevTools:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Chromium makes its own temporary folders (org.chromium.Chromium.*) and leaves
+            # them: inside the test's profile folder, pytest's clean-up takes them too.
+            env={**os.environ, "TMPDIR": str(profile)},
         )
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 60
