@@ -99,7 +99,7 @@ def _subject_charts(values: dict[str, Any]) -> list[dict[str, Any]]:
                 bin_size=5,
             ),
         ),
-        ("length", charts.histogram(column("word_count"), "Length", "words in the answer")),
+        ("length", charts.histogram(column("word_count"), "Length", "words in the page's text")),
         (
             "coverage",
             charts.histogram(

@@ -99,7 +99,7 @@ def resolve_thresholds(
 
 
 SEO_RULES: dict[str, str] = {
-    "title_missing": "The page has no title. Give every page a title that says what it answers.",
+    "title_missing": "The page has no title. Give every page a title that says what it is about.",
     "seo_title_missing": "No SEO title: search engines will make one up. Write a title for the results page.",
     "seo_title_too_long": "The SEO title has too many characters and will be cut in search results. "
     "Shorten it, keeping the main keyword first.",
@@ -117,7 +117,7 @@ SEO_RULES: dict[str, str] = {
     "cut. Trim it.",
     "keywords_missing": "No target keywords are declared, so coverage cannot be checked. "
     "Declare the phrases the page should rank for.",
-    "thin_content": "The page has little text and may be judged low-value. Expand the answer.",
+    "thin_content": "The page has little text and may be judged low-value. Expand the text.",
     "url_file_name_mismatch": "The URL's last segment and the file name disagree, so links or "
     "redirects may point at the wrong page. Make them match.",
     "keyword_stuffing": "The main keyword is repeated too often, which reads badly and search "

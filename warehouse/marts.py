@@ -104,7 +104,7 @@ MART_RULES: dict[str, tuple[str, str, str]] = {
     "keywords_not_in_body": (
         "notice",
         "Many declared keywords never appear in the text, so the page is unlikely to rank for them.",
-        "Cover the missing keywords in the answer, or drop the ones the page is not about.",
+        "Cover the missing keywords in the text, or drop the ones the page is not about.",
     ),
     "exact_duplicate": (
         "error",
@@ -114,7 +114,7 @@ MART_RULES: dict[str, tuple[str, str, str]] = {
     "near_duplicate": (
         "warning",
         "The page is a near copy of another page and competes with it in search results.",
-        "Merge the two pages, or rewrite this one so it answers a different question.",
+        "Merge the two pages, or rewrite this one so it covers a different question or topic.",
     ),
 }
 
