@@ -372,6 +372,27 @@ def test_subject_quality_keeps_history_and_deltas(con: duckdb.DuckDBPyConnection
     assert con.execute("SELECT count(*) FROM page_quality WHERE doc_key = 's1/b.md'").fetchone()[0] == 0
 
 
+def test_subject_quality_says_when_the_scoring_changed_since_the_previous_row(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """A row scored another way than its previous row (new weights here; new analysis
+    settings or a new release's marts alike) says so: its deltas are not the pages' alone."""
+    changed = "SELECT DISTINCT scoring_changed, scoring_fingerprint FROM subject_quality WHERE run_id = ?"
+    rebuild_marts(con, 1)
+    ((first, fingerprint),) = con.execute(changed, [1]).fetchall()
+    assert first is None and fingerprint  # no previous row
+    rebuild_marts(con, 2)
+    assert con.execute(changed, [2]).fetchall() == [(False, fingerprint)]
+    rebuild_marts(con, 3, QualityWeights(seo_weight=2.0))
+    ((third, other),) = con.execute(changed, [3]).fetchall()
+    assert third is True and other != fingerprint
+    con.execute("INSERT OR REPLACE INTO pipeline_state VALUES ('analysis_settings', 'other thresholds')")
+    rebuild_marts(con, 4, QualityWeights(seo_weight=2.0))
+    assert con.execute(changed, [4]).fetchall()[0][0] is True
+    rebuild_marts(con, 5, QualityWeights(seo_weight=2.0))
+    assert con.execute(changed, [5]).fetchall()[0][0] is False
+
+
 class _Metrics(HTMLParser):
     """data-metric / data-value pairs and the visible text of each metric element."""
 

@@ -713,3 +713,29 @@ def test_docs_pages_an_older_release_read_tags_of_as_keywords_are_parsed_again(
     assert _rows(warehouse, "SELECT keyword_component FROM page_quality") == [(None,)]
     again = run_audit(content, warehouse, profile="docs")  # recorded now: not parsed again
     assert _rows(warehouse, "SELECT scored_run FROM readability") == [(2,)] and again["docs_unchanged"] == 1
+
+
+def test_reports_say_when_the_scoring_changed_since_the_previous_run(
+    run_audit, shared: Path, tmp_path: Path
+) -> None:
+    """New [quality] weights move every score with no page changed: the run's subject rows
+    and report pages say the scoring changed, so that the step is not read as the pages'.
+    The run after, scored the same way, says nothing of it."""
+    warehouse, out = tmp_path / "w.duckdb", tmp_path / "report"
+    weighted = tmp_path / "weighted.toml"
+    weighted.write_text("[quality]\nseo_weight = 3.0\n", "utf-8")
+    flagged = "SELECT DISTINCT scoring_changed FROM subject_quality WHERE run_id = ?"
+
+    def notices() -> list[bool]:
+        pages = [out / "index.html", *sorted((out / "subjects").glob("*.html"))]
+        return ["data-scoring-changed" in page.read_text("utf-8") for page in pages]
+
+    run_audit(shared / "sample", warehouse, out)
+    assert _rows(warehouse, flagged, [1]) == [(None,)] and notices() == [False, False]
+    run_audit(shared / "sample", warehouse, out, config=weighted)
+    assert _rows(warehouse, flagged, [2]) == [(True,)] and notices() == [True, True]
+    assert _rows(warehouse, "SELECT quality_score_delta <> 0 FROM subject_quality WHERE run_id = 2") == [
+        (True,)
+    ]
+    run_audit(shared / "sample", warehouse, out, config=weighted)
+    assert _rows(warehouse, flagged, [3]) == [(False,)] and notices() == [False, False]

@@ -23,6 +23,7 @@ import xxhash
 
 from transforms.seo import SEO_RULES, SEVERITY
 from warehouse.runs import previous_completed_run
+from warehouse.state import stored_analysis_fingerprint
 from warehouse.store import insert_frame, transaction
 
 
@@ -216,8 +217,12 @@ def rebuild_marts(
     subject_quality rows of the run are always built (trends get their point).
     """
     weights = weights or QualityWeights()
-    values = {"run_id": run_id, **dataclasses.asdict(weights)}
     definition = _page_marts_definition(weights)
+    values = {
+        "run_id": run_id,
+        **dataclasses.asdict(weights),
+        "scoring_fingerprint": _scoring_fingerprint(con, definition),
+    }
     keep = pages_unchanged and _page_marts_built_by(con, previous_completed_run(con, run_id), definition)
     with transaction(con):
         if keep:
@@ -288,6 +293,13 @@ def _page_marts_definition(weights: QualityWeights) -> str:
     parts.append(finding_rules_frame().to_json())
     parts.append(json.dumps(dataclasses.asdict(weights), sort_keys=True))
     return xxhash.xxh3_128_hexdigest("\x00".join(parts).encode())
+
+
+def _scoring_fingerprint(con: duckdb.DuckDBPyConnection, definition: str) -> str:
+    """How this run's scores are made: the page marts' definition (their SQL, rules and
+    weights) and the page analysis settings the pages were scored with (pipeline_state)."""
+    analysis = stored_analysis_fingerprint(con) or ""
+    return xxhash.xxh3_64_hexdigest(f"{definition}\x00{analysis}".encode())
 
 
 def _page_marts_built_by(con: duckdb.DuckDBPyConnection, run_id: int | None, definition: str) -> bool:

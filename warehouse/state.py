@@ -32,6 +32,11 @@ def analysis_fingerprint_changed(con: duckdb.DuckDBPyConnection, settings: objec
     return stored is not None and stored != settings_fingerprint(settings)
 
 
+def stored_analysis_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The fingerprint of the settings the stored page analysis was made with."""
+    return _stored(con, "analysis_settings")
+
+
 def store_analysis_fingerprint(con: duckdb.DuckDBPyConnection, settings: object) -> None:
     _store(con, "analysis_settings", settings_fingerprint(settings))
 

@@ -1,5 +1,6 @@
 -- subject_quality rows of run $run_id: one per subject with live pages or pages deleted in
--- this run. Deltas compare with the subject's latest earlier row.
+-- this run. Deltas compare with the subject's latest earlier row; scoring_changed says that
+-- row's scores were made another way ($scoring_fingerprint: warehouse.marts._scoring_fingerprint).
 -- Means of exact sums (each value as DECIMAL(38, 18)): a float sum, even compensated (favg),
 -- depends on the order of the rows and of DuckDB's threads, which nothing fixes, and
 -- unchanged subjects showed deltas of ~1e-15 between runs.
@@ -61,7 +62,10 @@ SELECT $run_id AS run_id, cur.subject_key, n.subject, cur.pages, cur.median_fles
        cur.keyword_coverage_ratio - prev.keyword_coverage_ratio AS keyword_coverage_ratio_delta,
        cur.duplicate_share - prev.duplicate_share AS duplicate_share_delta,
        cur.seo_findings - prev.seo_findings AS seo_findings_delta,
-       cur.pages - prev.pages AS pages_delta
+       cur.pages - prev.pages AS pages_delta,
+       $scoring_fingerprint AS scoring_fingerprint,
+       CASE WHEN prev.run_id IS NOT NULL THEN prev.scoring_fingerprint IS DISTINCT FROM $scoring_fingerprint END
+           AS scoring_changed
 FROM current cur
 LEFT JOIN names n USING (subject_key)
 LEFT JOIN previous prev USING (subject_key)
