@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -490,6 +491,39 @@ def test_pages_an_older_release_read_with_shortcodes_as_prose_are_read_again(
         ("config.md", "Settings go here."),
         ("plain.md", "Nothing but prose in this one."),
     ]
+
+
+def test_pages_an_older_release_read_with_liquid_tags_as_prose_are_read_again(
+    run_audit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0020: the pages whose markdown holds a Liquid tag are parsed again, and their
+    plain text loses the tags and the highlighted code; a page with Hugo's {{% %}} tags only,
+    read right before, is left alone."""
+    import transforms.plaintext
+
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "jekyll.md").write_text(
+        _docs_page(
+            "Install",
+            "{% include note.html %}\nGems first.\n\n{% highlight sh %}\ngem install x\n{% endhighlight %}",
+        ),
+        "utf-8",
+    )
+    (content / "hugo.md").write_text(_docs_page("Note", "{{% note %}}\nA note.\n{{% /note %}}"), "utf-8")
+    warehouse = tmp_path / "w.duckdb"
+    hugo_only = transforms.plaintext.without_shortcodes
+    liquid = re.compile(r"(^|[^{]){%")
+    older_code = [
+        (transforms.plaintext, "without_shortcodes", lambda md: md if liquid.search(md) else hugo_only(md))
+    ]
+    _run_as_an_older_release(run_audit, monkeypatch, older_code, 20, content, warehouse, profile="docs")
+    texts = "SELECT doc_key, body_text FROM documents WHERE deleted_run IS NULL ORDER BY doc_key"
+    assert "include" in _rows(warehouse, texts)[1][1]
+
+    second = run_audit(content, warehouse, profile="docs")
+    assert (second["docs_changed"], second["docs_unchanged"]) == (1, 1)
+    assert _rows(warehouse, texts) == [("hugo.md", "A note."), ("jekyll.md", "Gems first.")]
 
 
 def test_pages_an_older_release_fingerprinted_without_marks_are_scored_again(

@@ -95,6 +95,35 @@ def test_shortcode_like_noise_is_text_and_read_in_linear_time(noise: str) -> Non
     assert without_shortcodes(noise) == noise
 
 
+def test_jekyll_liquid_tags_and_code_blocks_are_not_prose():
+    markdown = (
+        '{% include note.html content="Read this first." %}\nInstall the gem first.\n\n'
+        "{% highlight ruby linenos %}\nputs 'hello'\n{% endhighlight %}\n\n"
+        "See [the guide]({% link _docs/guide.md %}) and {{ site.title }}.{% comment %} not shown {% endcomment %}\n\n"
+        "{%- if page.beta -%}\nThis page is in beta.\n{%- endif -%}\n\n"
+        "Write {% raw %}{% include x.html %} and {{< note >}}{% endraw %} in a page.\n\n"
+        "{{% note %}}\nHugo's tags are still read as Hugo's.\n{{% /note %}}"
+    )
+    assert markdown_to_text(markdown).split("\n\n") == [
+        "Install the gem first.",
+        "See the guide and {{ site.title }}.",  # output tags stay: Hugo shows them as written
+        "This page is in beta.",
+        "Write {% include x.html %} and {{< note >}} in a page.",  # raw shows what it holds
+        "Hugo's tags are still read as Hugo's.",
+    ]
+    # A code shortcode of Hugo is not closed by a Liquid tag of its name, nor the reverse.
+    assert without_shortcodes("{{< code >}}x{% code %}y{{< /code >}}z") == "\n\nz"
+    assert without_shortcodes("{% highlight %}x{{< /highlight >}}y{% endhighlight %}z") == "\n\nz"
+    assert without_shortcodes("a {% comment %}never closed") == "a never closed"
+
+
+@pytest.mark.parametrize(
+    "noise", ["{% a " * 20_000, "{% a" + "x" * 200_000, "{%" + " " * 200_000, "{%" * 50_000, "{%-" * 50_000]
+)
+def test_liquid_like_noise_is_text_and_read_in_linear_time(noise: str) -> None:
+    assert without_shortcodes(noise) == noise
+
+
 def test_a_code_shortcode_never_closed_keeps_its_text():
     assert without_shortcodes("a {{< code >}}never closed {{< b >}} text") == "a never closed  text"
     assert without_shortcodes("{{< code >}}x" * 3 + "{{< /code >}} after") == "\n\n after"

@@ -58,11 +58,21 @@ SECTION_BREAK = "\n\n\n"
 # (or self-closing `{{< name />}}`). A tag renders a widget, an embed or a link, not prose, and
 # is dropped; what a pair encloses stays (a note's text), except in the shortcodes that show
 # code, dropped whole like a fenced code block. `{{</* name */>}}`, which Hugo renders as the
-# literal tag (in pages about shortcodes), is not a tag here and stays as written. A tag holds
-# no brace and its parts are matched possessively: a match never backtracks nor scans past the
-# next brace, so hostile text costs linear time.
+# literal tag (in pages about shortcodes), is not a tag here and stays as written.
+# Jekyll's Liquid tags `{% name args %}` (`{%- ... -%}` too) are dropped the same way:
+# `{% highlight %}...{% endhighlight %}` is code and `{% comment %}...{% endcomment %}` is never
+# shown, so both go whole; `{% raw %}...{% endraw %}` shows what it holds as written, tags
+# included. Output tags `{{ ... }}` stay: Hugo shows them as written, and pages about
+# templates mention them in prose. A tag holds no brace and its parts are matched
+# possessively: a match never backtracks nor scans past the next brace, so hostile text costs
+# linear time.
 CODE_SHORTCODES = frozenset({"highlight", "code", "code-toggle", "funcsig"})
-_SHORTCODE_TAG = re.compile(r"{{[<%]\s*+(?P<closing>/?)\s*+(?P<name>\w[\w./-]*+)[^{}]*?(?P<end>/?)[>%]}}")
+# Liquid blocks whose content is not prose: the tag that closes each, and what replaces them.
+_HIDDEN_LIQUID_BLOCKS = {"highlight": ("endhighlight", "\n\n"), "comment": ("endcomment", "")}
+_TEMPLATE_TAG = re.compile(
+    r"{{[<%]\s*+(?P<closing>/?)\s*+(?P<name>\w[\w./-]*+)[^{}]*?(?P<end>/?)[>%]}}"
+    r"|(?<!{){%-?\s*+(?P<liquid>\w++)[^{}]*?-?%}"
+)
 
 _INLINE_TAGS = frozenset({"Emphasis", "Strong", "Strikethrough"})
 _HIDDEN_BLOCKS = frozenset({"CodeBlock", "HtmlBlock"})  # their text is not prose
@@ -81,26 +91,45 @@ def decode_escapes(raw: str) -> str:
 
 
 def without_shortcodes(markdown: str) -> str:
-    """The markdown without Hugo shortcode tags, and without the code that code shortcodes
-    hold (see CODE_SHORTCODES); a code shortcode never closed keeps its text."""
-    if "{{" not in markdown:
+    """The markdown without Hugo shortcode tags and Liquid tags, and without the code that
+    code shortcodes and Liquid `highlight` blocks hold or a Liquid comment (see
+    CODE_SHORTCODES, _HIDDEN_LIQUID_BLOCKS); a block never closed keeps its text. What a
+    Liquid `raw` block holds is kept as written."""
+    if "{{" not in markdown and "{%" not in markdown:
         return markdown
-    kept: list[str] = []  # the text outside code shortcodes
-    held: list[str] = []  # the text of the code shortcode open now
-    open_code: str | None = None
+    kept: list[str] = []  # the text shown
+    held: list[str] = []  # the text of the hidden block open now
+    closer: tuple[str, str] | None = None  # the tag that ends the hidden (or raw) block open now
+    closes_with = ""  # what replaces a hidden block once closed
+    raw = False  # the block open now is a Liquid raw block: its text and tags are shown
     position = 0
-    for tag in _SHORTCODE_TAG.finditer(markdown):
-        (held if open_code else kept).append(markdown[position : tag.start()])
+    for tag in _TEMPLATE_TAG.finditer(markdown):
+        (held if closer and not raw else kept).append(markdown[position : tag.start()])
         position = tag.end()
-        name, closing = tag.group("name"), tag.group("closing")
-        if open_code is None:
-            if name in CODE_SHORTCODES and not closing and not tag.group("end"):
-                open_code = name
-        elif closing and name == open_code:
-            kept.append("\n\n")
-            held.clear()
-            open_code = None
-    (held if open_code else kept).append(markdown[position:])
+        liquid = tag.group("liquid")
+        ends = closer == (
+            ("liquid", liquid) if liquid else ("hugo", tag.group("name") if tag.group("closing") else "")
+        )
+        if raw:
+            if ends:
+                closer, raw = None, False
+            else:
+                kept.append(tag.group(0))
+        elif closer is not None:
+            if ends:
+                kept.append(closes_with)
+                held.clear()
+                closer = None
+        elif liquid is None:
+            name = tag.group("name")
+            if name in CODE_SHORTCODES and not tag.group("closing") and not tag.group("end"):
+                closer, closes_with = ("hugo", name), "\n\n"
+        elif liquid == "raw":
+            closer, raw = ("liquid", "endraw"), True
+        elif liquid in _HIDDEN_LIQUID_BLOCKS:
+            end, closes_with = _HIDDEN_LIQUID_BLOCKS[liquid]
+            closer = ("liquid", end)
+    (held if closer and not raw else kept).append(markdown[position:])
     return "".join(kept + held)
 
 
