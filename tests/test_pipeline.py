@@ -526,6 +526,34 @@ def test_pages_an_older_release_read_with_liquid_tags_as_prose_are_read_again(
     assert _rows(warehouse, texts) == [("hugo.md", "A note."), ("jekyll.md", "Gems first.")]
 
 
+def test_docs_pages_an_older_release_flagged_twice_for_one_duplicated_title_are_scored_again(
+    run_audit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0021: docs pages whose SEO title is their title (the profile's fallback)
+    had duplicate_title and duplicate_seo_title for one duplicated title; the next run scores
+    them again and keeps duplicate_title only."""
+    import transforms.seo
+
+    content = tmp_path / "content"
+    content.mkdir()
+    for name in ("a", "b"):
+        (content / f"{name}.md").write_text(_docs_page("Install", f"Page {name} says how."), "utf-8")
+    warehouse = tmp_path / "w.duckdb"
+    older_code = [(transforms.seo, "compared_values", lambda documents, column: documents[column])]
+    _run_as_an_older_release(run_audit, monkeypatch, older_code, 21, content, warehouse, profile="docs")
+    rules = "SELECT rule, count(*) FROM seo_findings WHERE rule LIKE 'duplicate_%' GROUP BY 1 ORDER BY 1"
+    assert _rows(warehouse, rules) == [
+        ("duplicate_meta_description", 2),
+        ("duplicate_seo_title", 2),
+        ("duplicate_title", 2),
+    ]
+
+    second = run_audit(content, warehouse, profile="docs")
+    assert (second["docs_changed"], second["docs_unchanged"]) == (0, 2)
+    assert _rows(warehouse, rules) == [("duplicate_meta_description", 2), ("duplicate_title", 2)]
+    assert _rows(warehouse, "SELECT DISTINCT scored_run FROM readability") == [(2,)]
+
+
 def test_pages_an_older_release_fingerprinted_without_marks_are_scored_again(
     run_audit, shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

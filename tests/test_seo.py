@@ -222,9 +222,10 @@ def test_duplicates_ignore_case_and_whitespace_and_name_an_example() -> None:
     # All four share title and meta description: every page is flagged for both.
     assert (findings["rule"] == "duplicate_meta_description").sum() == 4
     assert (findings["rule"] == "duplicate_title").sum() == 4
-    # The flow checks one column at a time from frames of doc_key and that column.
+    # One column at a time, from frames of doc_key and that column (and the title, which an
+    # SEO title equal to it leaves the findings to).
     for column, (rule, _) in SITE_RULES.items():
-        alone = site_rule_findings(documents[["doc_key", column]], column)
+        alone = site_rule_findings(documents[list(dict.fromkeys(["doc_key", column, "title"]))], column)
         expected = findings.loc[findings["rule"] == rule].reset_index(drop=True)
         pd.testing.assert_frame_equal(alone, expected)
 
@@ -329,13 +330,32 @@ def test_pixel_width_fallbacks() -> None:
 
 def test_metadata_keys_are_equal_exactly_when_the_site_rules_compare_values_equal() -> None:
     values = ["Straße", "STRASSE", " strasse ", "Sleep  apnea", "sleep APNEA", "Sleep", "", "  ", None]
-    documents = pd.DataFrame(
-        {"doc_key": [f"p{n}" for n in range(len(values))], "seo_title": values, "title": values}
-    )
-    keys = metadata_keys(documents)
+    doc_keys = [f"p{n}" for n in range(len(values))]
+    others = [f"Page {n}" for n in range(len(values))]
+    keys = metadata_keys(pd.DataFrame({"doc_key": doc_keys, "seo_title": values, "title": others}))
     assert list(keys.columns) == ["doc_key", "seo_title_key", "meta_description_key", "title_key"]
     seo = keys["seo_title_key"]
     assert seo.iloc[0] == seo.iloc[1] == seo.iloc[2] and seo.iloc[3] == seo.iloc[4]
     assert len({seo.iloc[0], seo.iloc[3], seo.iloc[5]}) == 3
     assert seo.iloc[6:].isna().all() and keys["meta_description_key"].isna().all()
-    assert keys["title_key"].equals(seo.rename("title_key"))
+    swapped = metadata_keys(pd.DataFrame({"doc_key": doc_keys, "seo_title": others, "title": values}))
+    assert swapped["title_key"].equals(seo.rename("title_key"))
+
+
+def test_an_seo_title_that_is_the_page_title_is_left_to_the_title_rule() -> None:
+    """Docs pages whose SEO title falls back to the title: a duplicated title is one
+    finding, duplicate_title, not two. An SEO title of its own is compared as before, also
+    with another page's fallback."""
+    documents = frame(
+        good_page(doc_key="a.md", title="Install", seo_title="Install"),
+        good_page(doc_key="b.md", title="install ", seo_title="install "),
+        good_page(doc_key="c.md", title="Setup", seo_title="Install and set up the tool"),
+        good_page(doc_key="d.md", title="Configure", seo_title="Install and set up the tool"),
+    )
+    findings = site_seo_findings(documents)
+    by_rule = findings.groupby("rule")["doc_key"].apply(sorted).to_dict()
+    assert by_rule["duplicate_title"] == ["a.md", "b.md"]
+    assert by_rule["duplicate_seo_title"] == ["c.md", "d.md"]
+    keys = metadata_keys(documents).set_index("doc_key")
+    assert keys.loc[["a.md", "b.md"], "seo_title_key"].isna().all()
+    assert keys.loc["c.md", "seo_title_key"] == keys.loc["d.md", "seo_title_key"]
