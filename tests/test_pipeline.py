@@ -521,9 +521,14 @@ def test_pages_an_older_release_read_with_liquid_tags_as_prose_are_read_again(
     texts = "SELECT doc_key, body_text FROM documents WHERE deleted_run IS NULL ORDER BY doc_key"
     assert "include" in _rows(warehouse, texts)[1][1]
 
-    second = run_audit(content, warehouse, profile="docs")
-    assert (second["docs_changed"], second["docs_unchanged"]) == (1, 1)
+    second = run_audit(content, warehouse, profile="docs")  # parsed again, not changed
+    assert (second["docs_changed"], second["docs_unchanged"]) == (0, 2)
     assert _rows(warehouse, texts) == [("hugo.md", "A note."), ("jekyll.md", "Gems first.")]
+    assert _rows(warehouse, "SELECT DISTINCT last_changed_run FROM documents") == [(1,)]
+    assert _rows(warehouse, "SELECT doc_key, scored_run FROM readability ORDER BY 1") == [
+        ("hugo.md", 1),
+        ("jekyll.md", 2),
+    ]
 
 
 def test_docs_pages_an_older_release_flagged_twice_for_one_duplicated_title_are_scored_again(

@@ -66,6 +66,12 @@ def files_to_read(
     return to_read, files.num_rows - len(to_read)
 
 
+# A migration that makes the next run parse pages again (a parser fix) stores their content
+# hash behind this prefix: no file matches it, so each is read and parsed, and the upsert
+# still knows its bytes did not change (counted as unchanged, last_changed_run kept).
+PARSE_AGAIN = "parse-again:"
+
+
 def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.DataFrame) -> dict[str, int]:
     """New documents inserted, changed ones replaced by their new version; returns the
     counts of each, and of the documents parsed again from unchanged bytes (docs_parsed_again,
@@ -92,13 +98,12 @@ def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.
             SELECT {", ".join("i." + c for c in DOCUMENT_SCHEMA.names)},
                    CASE WHEN d.doc_key IS NULL OR d.deleted_run IS NOT NULL THEN $run
                         ELSE d.first_seen_run END AS first_seen_run,
-                   CASE WHEN d.doc_key IS NULL OR d.deleted_run IS NOT NULL OR d.content_hash <> i.content_hash
-                        THEN $run ELSE d.last_changed_run END AS last_changed_run,
                    d.doc_key IS NULL OR d.deleted_run IS NOT NULL AS is_new,
-                   NOT is_new AND d.content_hash = i.content_hash AS is_parsed_again
+                   NOT is_new AND d.content_hash IN (i.content_hash, $again || i.content_hash) AS is_parsed_again,
+                   CASE WHEN is_parsed_again THEN d.last_changed_run ELSE $run END AS last_changed_run
             FROM incoming i LEFT JOIN documents d USING (doc_key)
             """,
-            params={"run": run_id},
+            params={"run": run_id, "again": PARSE_AGAIN},
         ).to_arrow_table()
     new = pc.sum(versions["is_new"]).as_py() or 0
     parsed_again = pc.sum(versions["is_parsed_again"]).as_py() or 0
