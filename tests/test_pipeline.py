@@ -310,6 +310,14 @@ def _docs_page(title: str, body: str) -> str:
     return f"---\ntitle: {title}\ndescription: What {title} does, in a sentence or two.\n---\n\n{body}\n"
 
 
+def _docs_site(folder: Path, pages: dict[str, tuple[str, str]]) -> Path:
+    """A content folder of docs pages: file name -> (title, markdown body)."""
+    folder.mkdir()
+    for name, (title, body) in pages.items():
+        (folder / name).write_text(_docs_page(title, body), "utf-8")
+    return folder
+
+
 def _run_as_an_older_release(
     run_audit,
     monkeypatch: pytest.MonkeyPatch,
@@ -469,16 +477,11 @@ def test_pages_an_older_release_read_with_shortcodes_as_prose_are_read_again(
     their plain text loses the tags and the code; the other pages are left alone."""
     import transforms.plaintext
 
-    content = tmp_path / "content"
-    content.mkdir()
-    (content / "config.md").write_text(
-        _docs_page(
-            "Configure",
-            'Settings go here.\n\n{{< code-toggle file="hugo" >}}\ntitle = "x"\n{{< /code-toggle >}}',
-        ),
-        "utf-8",
+    shortcode = 'Settings go here.\n\n{{< code-toggle file="hugo" >}}\ntitle = "x"\n{{< /code-toggle >}}'
+    content = _docs_site(
+        tmp_path / "content",
+        {"config.md": ("Configure", shortcode), "plain.md": ("Plain", "Nothing but prose in this one.")},
     )
-    (content / "plain.md").write_text(_docs_page("Plain", "Nothing but prose in this one."), "utf-8")
     warehouse = tmp_path / "w.duckdb"
     older_code = [(transforms.plaintext, "without_shortcodes", lambda markdown: markdown)]
     _run_as_an_older_release(run_audit, monkeypatch, older_code, 15, content, warehouse, profile="docs")
@@ -501,16 +504,13 @@ def test_pages_an_older_release_read_with_liquid_tags_as_prose_are_read_again(
     read right before, is left alone."""
     import transforms.plaintext
 
-    content = tmp_path / "content"
-    content.mkdir()
-    (content / "jekyll.md").write_text(
-        _docs_page(
-            "Install",
-            "{% include note.html %}\nGems first.\n\n{% highlight sh %}\ngem install x\n{% endhighlight %}",
-        ),
-        "utf-8",
+    liquid_page = (
+        "{% include note.html %}\nGems first.\n\n{% highlight sh %}\ngem install x\n{% endhighlight %}"
     )
-    (content / "hugo.md").write_text(_docs_page("Note", "{{% note %}}\nA note.\n{{% /note %}}"), "utf-8")
+    content = _docs_site(
+        tmp_path / "content",
+        {"jekyll.md": ("Install", liquid_page), "hugo.md": ("Note", "{{% note %}}\nA note.\n{{% /note %}}")},
+    )
     warehouse = tmp_path / "w.duckdb"
     hugo_only = transforms.plaintext.without_shortcodes
     liquid = re.compile(r"(^|[^{]){%")
@@ -539,10 +539,9 @@ def test_docs_pages_an_older_release_flagged_twice_for_one_duplicated_title_are_
     them again and keeps duplicate_title only."""
     import transforms.seo
 
-    content = tmp_path / "content"
-    content.mkdir()
-    for name in ("a", "b"):
-        (content / f"{name}.md").write_text(_docs_page("Install", f"Page {name} says how."), "utf-8")
+    content = _docs_site(
+        tmp_path / "content", {f"{name}.md": ("Install", f"Page {name} says how.") for name in ("a", "b")}
+    )
     warehouse = tmp_path / "w.duckdb"
     older_code = [(transforms.seo, "compared_values", lambda documents, column: documents[column])]
     _run_as_an_older_release(run_audit, monkeypatch, older_code, 21, content, warehouse, profile="docs")
