@@ -126,7 +126,10 @@ def _print_summary(summary: dict) -> None:
     ):
         table.add_row(key.replace("_", " "), f"{summary.get(key, 0):,}")
     table.add_row("report", str(summary.get("report", "")))
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for warning in summary.get("warnings") or []:
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
 
 
 @app.command()

@@ -20,11 +20,16 @@ from flows.site import analyse_site
 from flows.streaming import stream_results, submitter
 from flows.tasks import analyse_batch, ingest_batch, scan_content_folder
 from transforms.analysis import AnalysisSettings
-from transforms.changes import split_batches, still_quarantined
+from transforms.changes import quarantine_warning, split_batches, still_quarantined
 from transforms.ingest import IngestBatch
 from warehouse import documents as documents_table
 from warehouse.loads import forget_documents, load_ingest_batch, load_page_analysis
-from warehouse.runs import pages_changed_since_last_completed_run, scored_in_run, unfinished_site_analysis
+from warehouse.runs import (
+    pages_changed_since_last_completed_run,
+    quarantine_reasons,
+    scored_in_run,
+    unfinished_site_analysis,
+)
 from warehouse.session import RunSession, open_run
 from warehouse.state import (
     analysis_fingerprint_changed,
@@ -71,17 +76,19 @@ def content_audit(
         profile=profile,
     )
     with ThreadPoolExecutor(1, thread_name_prefix="content-audit-artifacts") as background:
-        summary, index, posting = audit(settings, str(flow_run.get_id() or ""), full_refresh, background)
+        summary, index, posting, warnings = audit(
+            settings, str(flow_run.get_id() or ""), full_refresh, background
+        )
     # The run was finished and checkpointed (open_run) while its artifacts were being posted.
     artifacts_posted(posting)
-    return {**summary, "report": str(index)}
+    return {**summary, "report": str(index), "warnings": warnings}
 
 
 def audit(
     settings: Settings, flow_run_id: str, full_refresh: bool, background: Executor
-) -> tuple[dict[str, Any], Path, Future[None]]:
-    """The run itself: its `runs` row, the report's index.html, and the artifacts posting
-    that `publish` handed to `background`."""
+) -> tuple[dict[str, Any], Path, Future[None], list[str]]:
+    """The run itself: its `runs` row, the report's index.html, the artifacts posting
+    that `publish` handed to `background`, and what the run warned of."""
     with (
         prepared_process(),
         open_run(settings.warehouse, str(settings.content_dir), flow_run_id, settings.duckdb) as run,
@@ -91,19 +98,22 @@ def audit(
         log_task_runner(settings)
         page_settings = analysis_settings(settings)
         with run.batch_memory_limit():  # the worker processes hold memory of their own meanwhile
-            ingest(run, settings, page_settings, full_refresh)
+            warning = ingest(run, settings, page_settings, full_refresh)
             rescored_everything = rescore(run, settings, page_settings, full_refresh)
         with run.site_memory_limit():  # the site's findings and pairs are in this process too
             pages_unchanged = analyse_site_if_changed(run, page_settings, rescored_everything)
         maybe_die("publish")
         index, posting = publish(run, settings, background, pages_unchanged)
-    return run.summary, index, posting
+    return run.summary, index, posting, [warning] if warning else []
 
 
-def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool) -> None:
+def ingest(
+    run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool
+) -> str | None:
     """Read, parse and score new and changed files in batches; each batch's documents and
     their page analysis load in two transactions (a kill between them leaves the analysis
-    stale, and the analyse step picks it up)."""
+    stale, and the analyse step picks it up). Returns a warning when most files were
+    quarantined (transforms.changes.quarantine_warning), also logged."""
     logger = get_run_logger()
     scan = scan_content_folder(settings.content_dir, settings.ingest.patterns, settings.ingest.max_file_bytes)
     why_parse_again = begin_parsing(
@@ -124,10 +134,11 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     in_process, size = settings.batching(len(to_read))
     batches = split_batches(to_read, size)
     freeze_long_lived()
+    files_found = scan.files.num_rows + len(skipped)
     logger.info(
         "Ingest: %d files found, %d unchanged by size and date, %d quarantined and unchanged since, "
         "%d to read in %d batches",
-        scan.files.num_rows + len(skipped),
+        files_found,
         unread_unchanged,
         len(quarantined),
         len(to_read),
@@ -162,6 +173,12 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
         len(gone),
         len(forgotten),
     )
+    warning = quarantine_warning(
+        settings.ingest.profile, files_found, quarantine_reasons(run.con, run.run_id)
+    )
+    if warning:
+        logger.warning(warning)
+    return warning
 
 
 def rescore(run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool) -> bool:

@@ -53,3 +53,13 @@ def test_a_command_exits_with_its_status(tmp_path) -> None:
     )
     assert result.returncode == 2
     assert f"{missing} does not exist" in result.stderr.splitlines()[0]
+
+
+def test_the_run_summary_prints_the_runs_warnings(capsys) -> None:
+    from content_audit.cli import _print_summary
+
+    _print_summary(
+        {"run_id": 4, "status": "completed", "files_seen": 2, "warnings": ["map it in [ingest.fields]"]}
+    )
+    out = capsys.readouterr().out
+    assert "Run 4: completed" in out and "warning: map it in [ingest.fields]" in out  # markup not eaten

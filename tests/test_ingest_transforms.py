@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from transforms.changes import (
     batch_size_for,
+    quarantine_warning,
     site_steps_side_by_side,
     split_batches,
     still_quarantined,
@@ -297,3 +298,22 @@ def test_batches_are_bounded_and_cover_everything() -> None:
     parts = split_batches(frame, 200)
     assert [len(p) for p in parts] == [200] * 5 + [50]
     assert pd.concat(parts)["x"].tolist() == list(range(1050))
+
+
+def _reasons(*rows: tuple[str, str, int]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["error_kind", "message", "files"])
+
+
+def test_a_run_that_quarantines_most_files_warns_and_names_the_other_profile() -> None:
+    schema = _reasons(
+        ("missing_field", "required field 'answer' is missing", 90), ("no_front_matter", "none", 5)
+    )
+    warning = quarantine_warning("quicktakes", 100, schema)
+    assert warning is not None and warning.startswith("95 of 100 files were quarantined")
+    assert "90 missing_field: required field 'answer' is missing" in warning and "--profile docs" in warning
+    assert "--profile quicktakes" in (quarantine_warning("docs", 100, schema) or "")
+    # Half or fewer quarantined: no warning; other reasons: no profile named.
+    assert quarantine_warning("quicktakes", 190, schema) is None
+    assert quarantine_warning("quicktakes", 0, _reasons()) is None
+    too_large = quarantine_warning("quicktakes", 10, _reasons(("file_too_large", "over 5 MB", 6)))
+    assert too_large is not None and "--profile" not in too_large

@@ -629,8 +629,9 @@ def test_the_profile_option_reaches_the_flow(run_audit, tmp_path: Path) -> None:
     (content / "page.md").write_text(_docs_page("Install", "Download the binary and run it."), "utf-8")
     default = run_audit(content, tmp_path / "default.duckdb", tmp_path / "default-report")
     assert (default["docs_new"], default["files_quarantined"]) == (0, 1)
+    assert len(default["warnings"]) == 1 and "try --profile docs" in default["warnings"][0]
     docs = run_audit(content, tmp_path / "docs.duckdb", tmp_path / "docs-report", profile="docs")
-    assert (docs["docs_new"], docs["files_quarantined"]) == (1, 0)
+    assert (docs["docs_new"], docs["files_quarantined"], docs["warnings"]) == (1, 0, [])
     assert _rows(tmp_path / "docs.duckdb", "SELECT title FROM documents") == [("Install",)]
 
     async def parameters() -> dict:

@@ -62,3 +62,30 @@ def site_steps_side_by_side(changed_pages: int, live_pages: int, largest_site: i
     duplicate pass's pair replacement, as the site checks committed), so there they run
     one after the other."""
     return live_pages <= largest_site and changed_pages <= live_pages * SIDE_BY_SIDE_SHARE
+
+
+# Quarantine reasons that say the files follow another front-matter schema than the profile's.
+_SCHEMA_REASONS = frozenset({"missing_field", "no_front_matter"})
+
+
+def quarantine_warning(profile: str, files_found: int, reasons: pd.DataFrame) -> str | None:
+    """A warning when most files found were quarantined (reasons: error_kind, message, files,
+    most frequent first, as warehouse.runs.quarantine_reasons gives them), naming the main
+    reasons; when they are the profile's missing fields or front matter, it names the other
+    profile. None when at most half the files were quarantined."""
+    quarantined = int(reasons["files"].sum()) if len(reasons) else 0
+    if files_found == 0 or quarantined * 2 <= files_found:
+        return None
+    named = "; ".join(
+        f"{files:,} {kind}: {message}"
+        for kind, message, files in reasons[["error_kind", "message", "files"]].itertuples(index=False)
+    )
+    warning = f"{quarantined:,} of {files_found:,} files were quarantined this run (most frequent: {named})."
+    other = "docs" if profile == "quicktakes" else "quicktakes"
+    if set(reasons["error_kind"].head(2)) <= _SCHEMA_REASONS:
+        warning += (
+            f" The files may follow another schema than the {profile!r} profile's: try --profile {other} "
+            "(Hugo, Jekyll and docs pages: docs; QuickTakes pages: quicktakes), or map the fields "
+            "in [ingest.fields]."
+        )
+    return warning

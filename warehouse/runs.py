@@ -123,6 +123,17 @@ def run_summary(con: duckdb.DuckDBPyConnection, run_id: int) -> dict:
     return frame.iloc[0].to_dict() if not frame.empty else {}
 
 
+def quarantine_reasons(con: duckdb.DuckDBPyConnection, run_id: int, limit: int = 3) -> pd.DataFrame:
+    """The run's most frequent quarantine reasons: error_kind, message, files (most first)."""
+    return con.execute(
+        """
+        SELECT error_kind, message, count(*) AS files FROM ingest_errors WHERE run_id = ?
+        GROUP BY ALL ORDER BY files DESC, error_kind, message LIMIT ?
+        """,
+        [run_id, limit],
+    ).df()
+
+
 def previous_completed_run(con: duckdb.DuckDBPyConnection, run_id: int) -> int | None:
     row = con.execute(
         "SELECT max(run_id) FROM runs WHERE status = 'completed' AND run_id < ?", [run_id]
