@@ -27,6 +27,7 @@ from warehouse.loads import forget_documents, load_ingest_batch, load_page_analy
 from warehouse.runs import (
     pages_changed_since_last_completed_run,
     quarantine_reasons,
+    record_warning,
     scored_in_run,
     unfinished_site_analysis,
 )
@@ -76,19 +77,17 @@ def content_audit(
         profile=profile,
     )
     with ThreadPoolExecutor(1, thread_name_prefix="content-audit-artifacts") as background:
-        summary, index, posting, warnings = audit(
-            settings, str(flow_run.get_id() or ""), full_refresh, background
-        )
+        summary, index, posting = audit(settings, str(flow_run.get_id() or ""), full_refresh, background)
     # The run was finished and checkpointed (open_run) while its artifacts were being posted.
     artifacts_posted(posting)
-    return {**summary, "report": str(index), "warnings": warnings}
+    return {**summary, "report": str(index)}
 
 
 def audit(
     settings: Settings, flow_run_id: str, full_refresh: bool, background: Executor
-) -> tuple[dict[str, Any], Path, Future[None], list[str]]:
-    """The run itself: its `runs` row, the report's index.html, the artifacts posting
-    that `publish` handed to `background`, and what the run warned of."""
+) -> tuple[dict[str, Any], Path, Future[None]]:
+    """The run itself: its `runs` row (with what it warned of), the report's index.html,
+    and the artifacts posting that `publish` handed to `background`."""
     with (
         prepared_process(),
         open_run(settings.warehouse, str(settings.content_dir), flow_run_id, settings.duckdb) as run,
@@ -98,22 +97,20 @@ def audit(
         log_task_runner(settings)
         page_settings = analysis_settings(settings)
         with run.batch_memory_limit():  # the worker processes hold memory of their own meanwhile
-            warning = ingest(run, settings, page_settings, full_refresh)
+            ingest(run, settings, page_settings, full_refresh)
             rescored_everything = rescore(run, settings, page_settings, full_refresh)
         with run.site_memory_limit():  # the site's findings and pairs are in this process too
             pages_unchanged = analyse_site_if_changed(run, page_settings, rescored_everything)
         maybe_die("publish")
         index, posting = publish(run, settings, background, pages_unchanged)
-    return run.summary, index, posting, [warning] if warning else []
+    return run.summary, index, posting
 
 
-def ingest(
-    run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool
-) -> str | None:
+def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool) -> None:
     """Read, parse and score new and changed files in batches; each batch's documents and
     their page analysis load in two transactions (a kill between them leaves the analysis
-    stale, and the analyse step picks it up). Returns a warning when most files were
-    quarantined (transforms.changes.quarantine_warning), also logged."""
+    stale, and the analyse step picks it up). When most files were quarantined, a warning
+    (transforms.changes.quarantine_warning) is logged and kept with the run."""
     logger = get_run_logger()
     scan = scan_content_folder(settings.content_dir, settings.ingest.patterns, settings.ingest.max_file_bytes)
     why_parse_again = begin_parsing(
@@ -178,7 +175,7 @@ def ingest(
     )
     if warning:
         logger.warning(warning)
-    return warning
+        record_warning(run.con, run.run_id, warning)
 
 
 def rescore(run: RunSession, settings: Settings, page_settings: AnalysisSettings, full_refresh: bool) -> bool:

@@ -24,6 +24,7 @@ from reports import charts
 from reports.formatting import FILTERS
 from reports.paths import doc_anchor, subject_file_stems
 from warehouse import marts
+from warehouse.runs import run_warnings
 
 WORST_PAGES = 30  # pages listed with their findings on a subject page; the CSV has them all
 GROUP_PAGES = 12  # pages listed per duplicate cluster or cannibalisation group
@@ -218,6 +219,7 @@ def build_reports(
             subjects=_records(subjects),
             totals=totals,
             quarantined=_records(quarantined),
+            warnings=run_warnings(con, run_id),
             exports=sorted(marts.EXPORTS),
         ),
         "utf-8",

@@ -630,6 +630,10 @@ def test_the_profile_option_reaches_the_flow(run_audit, tmp_path: Path) -> None:
     default = run_audit(content, tmp_path / "default.duckdb", tmp_path / "default-report")
     assert (default["docs_new"], default["files_quarantined"]) == (0, 1)
     assert len(default["warnings"]) == 1 and "try --profile docs" in default["warnings"][0]
+    kept = _rows(tmp_path / "default.duckdb", "SELECT warnings FROM runs")  # kept with the run
+    assert kept == [(default["warnings"],)]
+    index = (tmp_path / "default-report" / "index.html").read_text("utf-8")
+    assert "data-run-warning" in index and "try --profile docs" in index
     docs = run_audit(content, tmp_path / "docs.duckdb", tmp_path / "docs-report", profile="docs")
     assert (docs["docs_new"], docs["files_quarantined"], docs["warnings"]) == (1, 0, [])
     assert _rows(tmp_path / "docs.duckdb", "SELECT title FROM documents") == [("Install",)]

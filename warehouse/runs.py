@@ -119,8 +119,27 @@ def pages_changed_since_last_completed_run(con: duckdb.DuckDBPyConnection) -> bo
 
 
 def run_summary(con: duckdb.DuckDBPyConnection, run_id: int) -> dict:
+    """The runs row as a dict; `warnings` a list (empty when the run warned of nothing)."""
     frame = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).df()
-    return frame.iloc[0].to_dict() if not frame.empty else {}
+    if frame.empty:
+        return {}
+    summary = frame.iloc[0].to_dict()
+    summary["warnings"] = run_warnings(con, run_id)
+    return summary
+
+
+def record_warning(con: duckdb.DuckDBPyConnection, run_id: int, warning: str) -> None:
+    """Keep a warning with the run (runs.warnings)."""
+    con.execute(
+        "UPDATE runs SET warnings = list_append(coalesce(warnings, []::VARCHAR[]), ?) WHERE run_id = ?",
+        [warning, run_id],
+    )
+
+
+def run_warnings(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:
+    """What the run warned of, in the order it did."""
+    row = con.execute("SELECT warnings FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    return list(row[0] or []) if row else []
 
 
 def quarantine_reasons(con: duckdb.DuckDBPyConnection, run_id: int, limit: int = 3) -> pd.DataFrame:
@@ -139,7 +158,3 @@ def previous_completed_run(con: duckdb.DuckDBPyConnection, run_id: int) -> int |
         "SELECT max(run_id) FROM runs WHERE status = 'completed' AND run_id < ?", [run_id]
     ).fetchone()
     return None if row[0] is None else int(row[0])
-
-
-def runs_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute("SELECT * FROM runs ORDER BY run_id").df()
