@@ -30,6 +30,7 @@ SUMMARY_COLUMNS = [
     "pages_added",
     "pages_changed",
     "pages_deleted",
+    "scoring_changed",
 ]
 
 
@@ -142,7 +143,8 @@ def _md(text: object) -> str:
 
 def _subject_markdown(row: dict, run_id: int) -> str:
     delta = row["quality_score_delta"]
-    change = "" if delta is None else f" ({delta:+.1f} since the previous run)"
+    rescored = ", scored another way" if row.get("scoring_changed") else ""
+    change = "" if delta is None else f" ({delta:+.1f} since the previous run{rescored})"
     coverage = row["keyword_coverage_ratio"]
     share = row["duplicate_share"]
     return "\n".join(

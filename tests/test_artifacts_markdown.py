@@ -29,6 +29,7 @@ def _row(subject_key: str, subject: str, score: float) -> dict[str, Any]:
         "pages_added": 1,
         "pages_changed": 2,
         "pages_deleted": 3,
+        "scoring_changed": subject_key == "plain",
     }
 
 
@@ -69,3 +70,8 @@ def test_a_subject_name_from_the_content_keeps_the_tables_whole(posted: dict[str
     assert heading and "Evil / " in heading.group(1) and heading.group(1).endswith("run 7")
     measures = re.findall(r"<tr>(.*?)</tr>", _html(posted["subject-evil"]), re.S)
     assert len(measures) == 8 and all(len(re.findall(r"<t[dh][ >]", row)) == 2 for row in measures)
+
+
+def test_a_subject_scored_another_way_says_so_beside_its_change(posted: dict[str, str]) -> None:
+    assert "(-1.5 since the previous run, scored another way)" in posted["subject-plain"]
+    assert "(-1.5 since the previous run)" in posted["subject-evil"]
