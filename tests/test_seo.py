@@ -117,6 +117,36 @@ def test_keywords_are_checked_where_expected_and_where_declared() -> None:
     )
 
 
+def test_a_title_suffix_completes_the_seo_titles_that_are_the_page_titles() -> None:
+    """Docs pages whose SEO title is their title: search results show it with the site's
+    suffix, and the SEO title checks measure that; an SEO title of its own is measured as it is."""
+    suffix = SeoThresholds(title_suffix=" - PowerShell | Microsoft Learn")
+
+    def details(row: dict[str, object], bounds: SeoThresholds) -> dict[str, str]:
+        found = page_seo_findings(frame(row), lambda s: bounds)
+        return dict(zip(found["rule"], found["detail"], strict=True))
+
+    short = good_page(title="Sleep apnea", seo_title="sleep  apnea")
+    assert "seo_title_too_short" in details(short, SeoThresholds())
+    assert "seo_title_too_short" not in details(short, suffix)
+    long = good_page(
+        title="Sleep apnea: causes, signs and treatments",
+        seo_title="Sleep apnea: causes, signs and treatments",
+    )
+    assert details(long, suffix)["seo_title_too_long"] == (
+        "SEO title (the title + ' - PowerShell | Microsoft Learn') is 72 characters; keep it under 60."
+    )
+    own = good_page(title="Sleep apnea", seo_title="Sleep apnea: what it is")
+    assert details(own, suffix) == details(own, SeoThresholds())
+    assert "seo_title_too_short" in details(own, suffix)
+    # Per subject too, as a string only.
+    assert (
+        resolve_thresholds(SeoThresholds(), {"ps": {"title_suffix": " | PS"}}, "ps").title_suffix == " | PS"
+    )
+    with pytest.raises(ValueError, match="must be a string"):
+        resolve_thresholds(SeoThresholds(), {"ps": {"title_suffix": 3}}, "ps")
+
+
 def test_width_and_length_are_separate_rules() -> None:
     narrow_but_long = rules_of(good_page(seo_title="Sleep apnea " + "i" * 60))
     assert "seo_title_too_wide" not in narrow_but_long

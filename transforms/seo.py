@@ -52,6 +52,10 @@ class SeoThresholds:
       body words) above which the page is keyword-stuffed (Yoast's 3%), judged only on
       bodies of ``keyword_density_min_words`` (100, as Yoast) or more. Below
       ``keyword_density_min`` (0.005, Yoast's 0.5%) the main keyword is under-used.
+    - ``title_suffix`` (""): what the site's page template adds to a page's title in its
+      ``<title>`` (Hugo themes: `` | `` and the site's title; Yoast: ``%%sep%% %%sitename%%``),
+      for pages whose SEO title is their own title (the docs profile's fallback): the SEO
+      title checks measure the title with it, as search results show it.
     """
 
     seo_title_min_chars: int = 30
@@ -66,6 +70,7 @@ class SeoThresholds:
     keyword_density_min: float = YOAST_DENSITY_MIN
     keyword_density_max: float = YOAST_DENSITY_MAX
     keyword_density_min_words: int = YOAST_DENSITY_MIN_WORDS
+    title_suffix: str = ""
 
 
 _THRESHOLD_FIELDS = {field.name: field.type for field in dataclasses.fields(SeoThresholds)}
@@ -87,9 +92,14 @@ def resolve_thresholds(
             f"unknown SEO threshold(s) {', '.join(unknown)} for subject {subject_key!r}; "
             f"known: {', '.join(_THRESHOLD_FIELDS)}"
         )
-    coerced: dict[str, int | float] = {}
+    coerced: dict[str, int | float | str] = {}
     for name, value in subject_overrides.items():
         where = f"SEO threshold {name} for subject {subject_key!r}"
+        if _THRESHOLD_FIELDS[name] is str:
+            if not isinstance(value, str):
+                raise ValueError(f"{where} must be a string, got {value!r}")
+            coerced[name] = value
+            continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"{where} must be a number, got {value!r}")
         if _THRESHOLD_FIELDS[name] is int and not float(value).is_integer():
@@ -196,6 +206,16 @@ def _snippet_bounds(b: SeoThresholds) -> tuple[_SnippetBounds, ...]:
     )
 
 
+def _shown_with_suffix(seo_title: str | None, title: str | None, suffix: str) -> bool:
+    """Whether search results show this SEO title with the site's title suffix: it is the
+    page's own title, which the page template completes."""
+    return bool(suffix) and seo_title is not None and _compared_form(seo_title) == _compared_form(title)
+
+
+def _with_suffix(field: _SnippetBounds, suffix: str) -> _SnippetBounds:
+    return dataclasses.replace(field, label=f"{field.label} (the title + {suffix!r})")
+
+
 def _check_snippet(text: str | None, field: _SnippetBounds) -> Iterator[Finding]:
     """Missing, too long, too short, too wide: what search results cut or make up."""
     if text is None:
@@ -281,10 +301,14 @@ def _check_keywords(
 def _page_findings(
     row: DocumentRow, summary_row: object | None, bounds: SeoThresholds, keywords_expected: bool
 ) -> Iterator[Finding]:
-    if _present(row.title) is None:
+    title = _present(row.title)
+    if title is None:
         yield "title_missing", "The page has no title."
     for field in _snippet_bounds(bounds):
-        yield from _check_snippet(_present(getattr(row, field.column)), field)
+        text = _present(getattr(row, field.column))
+        if field.column == "seo_title" and _shown_with_suffix(text, title, bounds.title_suffix):
+            text, field = f"{text}{bounds.title_suffix}", _with_suffix(field, bounds.title_suffix)
+        yield from _check_snippet(text, field)
     words = body_word_count(row)
     yield from _check_keywords(words, summary_row, bounds, keywords_expected)
     if words < bounds.thin_content_words:
