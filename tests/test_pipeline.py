@@ -558,6 +558,49 @@ def test_docs_pages_an_older_release_flagged_twice_for_one_duplicated_title_are_
     assert _rows(warehouse, "SELECT DISTINCT scored_run FROM readability") == [(2,)]
 
 
+def test_pages_an_older_release_flagged_for_a_keyword_missing_from_absent_metadata_are_scored_again(
+    run_audit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0023: a page with keywords and no meta description had both
+    meta_description_missing and main_keyword_not_in_meta_description; scored again, the
+    first only. A page with a description is left alone."""
+    import transforms.seo
+
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "bare.md").write_text(
+        "---\ntitle: Caching\nkeywords: [caching]\n---\n\nCaching helps.\n", "utf-8"
+    )
+    (content / "described.md").write_text(_docs_page("Install", "Download it."), "utf-8")
+    warehouse = tmp_path / "w.duckdb"
+    current = transforms.seo._check_keywords
+
+    def older(row, *rest):  # the older release looked for the keyword in any description
+        return current(row._replace(meta_description="(looked for anyway)"), *rest)
+
+    _run_as_an_older_release(
+        run_audit,
+        monkeypatch,
+        [(transforms.seo, "_check_keywords", older)],
+        23,
+        content,
+        warehouse,
+        profile="docs",
+    )
+    rules = "SELECT rule FROM seo_findings WHERE doc_key = 'bare.md' AND rule LIKE '%meta_description%' ORDER BY 1"
+    assert _rows(warehouse, rules) == [
+        ("main_keyword_not_in_meta_description",),
+        ("meta_description_missing",),
+    ]
+
+    run_audit(content, warehouse, profile="docs")
+    assert _rows(warehouse, rules) == [("meta_description_missing",)]
+    assert _rows(warehouse, "SELECT doc_key, scored_run FROM readability ORDER BY 1") == [
+        ("bare.md", 2),
+        ("described.md", 1),
+    ]
+
+
 def test_pages_an_older_release_fingerprinted_without_marks_are_scored_again(
     run_audit, shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

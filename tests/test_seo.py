@@ -147,6 +147,20 @@ def test_a_title_suffix_completes_the_seo_titles_that_are_the_page_titles() -> N
         resolve_thresholds(SeoThresholds(), {"ps": {"title_suffix": 3}}, "ps")
 
 
+def test_the_main_keyword_is_not_looked_for_in_metadata_the_page_lacks() -> None:
+    """A missing meta description or title is one finding, not also "main keyword not in"."""
+    no_description = rules_of(good_page(meta_description=None))
+    assert "meta_description_missing" in no_description
+    assert "main_keyword_not_in_meta_description" not in no_description
+    no_titles = rules_of(good_page(title=None, seo_title=" "))
+    assert {"title_missing", "seo_title_missing"} <= set(no_titles)
+    assert "main_keyword_not_in_title" not in no_titles
+    # Present but without the keyword: still found.
+    assert "main_keyword_not_in_title" in rules_of(
+        good_page(title=None, seo_title="Why breathing stops at night, and what helps")
+    )
+
+
 def test_width_and_length_are_separate_rules() -> None:
     narrow_but_long = rules_of(good_page(seo_title="Sleep apnea " + "i" * 60))
     assert "seo_title_too_wide" not in narrow_but_long

@@ -271,8 +271,11 @@ def _is_false(flag: object) -> bool:
 
 
 def _check_keywords(
-    words: int, summary_row: object | None, bounds: SeoThresholds, keywords_expected: bool
+    row: DocumentRow, words: int, summary_row: object | None, bounds: SeoThresholds, keywords_expected: bool
 ) -> Iterator[Finding]:
+    """The keyword rules. The main keyword is not looked for in a title or meta description
+    the page does not have: title_missing / seo_title_missing or meta_description_missing
+    name that gap once."""
     if summary_row is None or summary_row.keywords_declared == 0:
         if keywords_expected:
             yield "keywords_missing", "The page declares no target keywords."
@@ -292,9 +295,11 @@ def _check_keywords(
                 f"Main keyword {main!r} makes up {density:.1%} of the body; aim for at least "
                 f"{bounds.keyword_density_min:.1%}.",
             )
-    if _is_false(summary_row.main_keyword_in_title):
+    has_title = _present(row.title) is not None or _present(row.seo_title) is not None
+    if has_title and _is_false(summary_row.main_keyword_in_title):
         yield "main_keyword_not_in_title", f"Main keyword {main!r} is in neither the title nor the SEO title."
-    if _is_false(summary_row.main_keyword_in_meta_description):
+    has_description = _present(row.meta_description) is not None
+    if has_description and _is_false(summary_row.main_keyword_in_meta_description):
         yield "main_keyword_not_in_meta_description", f"Main keyword {main!r} is not in the meta description."
 
 
@@ -310,7 +315,7 @@ def _page_findings(
             text, field = f"{text}{bounds.title_suffix}", _with_suffix(field, bounds.title_suffix)
         yield from _check_snippet(text, field)
     words = body_word_count(row)
-    yield from _check_keywords(words, summary_row, bounds, keywords_expected)
+    yield from _check_keywords(row, words, summary_row, bounds, keywords_expected)
     if words < bounds.thin_content_words:
         yield "thin_content", f"The body has {words} words; aim for at least {bounds.thin_content_words}."
     yield from _check_url_file_name(_present(row.url), _present(row.file_name))
