@@ -183,7 +183,7 @@ def rescore(run: RunSession, settings: Settings, page_settings: AnalysisSettings
     other content or settings; returns whether every page was scored again (new analysis
     settings, or a full refresh). Stops the worker processes: the batches are done."""
     logger = get_run_logger()
-    everything = full_refresh or analysis_fingerprint_changed(run.con, page_settings)
+    everything = full_refresh or analysis_fingerprint_changed(run.con, page_settings.fingerprint_data())
     stale = documents_table.stale_documents(run.con, "readability", everything=everything)
     in_process, size = settings.batching(len(stale))
     key_batches = [stale[i : i + size] for i in range(0, len(stale), size)]
@@ -202,7 +202,7 @@ def rescore(run: RunSession, settings: Settings, page_settings: AnalysisSettings
         maybe_die(f"analyse-batch-{n}")
         release_freed_memory()
         logger.info("Analyse batch %d/%d loaded", n, len(key_batches))
-    store_analysis_fingerprint(run.con, page_settings)
+    store_analysis_fingerprint(run.con, page_settings.fingerprint_data())
     stop_worker_processes()
     return everything
 

@@ -113,3 +113,24 @@ def test_small_runs_stay_in_the_flow_process_in_one_batch() -> None:
     assert settings.batching(below - 1) == (True, settings.ingest.batch_size)
     in_process, size = settings.batching(100_000)
     assert not in_process and settings.ingest.min_batch_size <= size <= settings.ingest.batch_size
+
+
+def test_settings_added_at_their_neutral_value_leave_the_analysis_fingerprint_as_it_was() -> None:
+    """A warehouse keeps the fingerprint of the analysis settings; a change rescores every
+    page. Settings a release adds, at the value that keeps the analysis as it was, leave it
+    alone: the default settings give the fingerprint releases before them stored (session
+    20's, written before `[keywords] expected` and `[seo] title_suffix` existed), so an
+    upgrade does not rescore a site that does not use them; used, they rescore."""
+    from transforms.keywords import KeywordSettings
+    from transforms.seo import SeoThresholds
+    from warehouse.state import settings_fingerprint
+
+    assert settings_fingerprint(AnalysisSettings().fingerprint_data()) == "b21917b22ab2555a"
+    docs = analysis_settings(load_settings(None, profile="docs"))
+    assert settings_fingerprint(docs.fingerprint_data()) != "b21917b22ab2555a"
+    suffixed = AnalysisSettings(seo=SeoThresholds(title_suffix=" | Hugo"))
+    assert settings_fingerprint(suffixed.fingerprint_data()) != "b21917b22ab2555a"
+    assert (
+        "expected"
+        in AnalysisSettings(keywords=KeywordSettings(expected=False)).fingerprint_data()["keywords"]
+    )

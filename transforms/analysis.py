@@ -6,6 +6,7 @@ CPU-heavy work of a batch and returns frames ready to load.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -26,6 +27,25 @@ class AnalysisSettings:
     seo: SeoThresholds = field(default_factory=SeoThresholds)
     seo_by_subject: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     duplicates: DuplicateSettings = field(default_factory=DuplicateSettings)
+
+    def fingerprint_data(self) -> dict[str, Any]:
+        """The settings as the warehouse fingerprints them (a change rescores every page),
+        without the settings added since, at the value that keeps the analysis as it was
+        (ADDED_SETTINGS): a release that adds a setting does not rescore the pages of a
+        site that does not use it."""
+        data = dataclasses.asdict(self)
+        for (part, name), neutral in ADDED_SETTINGS.items():
+            if data[part].get(name, neutral) == neutral:
+                data[part].pop(name, None)
+        return data
+
+
+# Settings added after warehouses began keeping the analysis fingerprint, each with the value
+# at which the analysis is what it was before the setting existed.
+ADDED_SETTINGS: dict[tuple[str, str], Any] = {
+    ("keywords", "expected"): True,  # session 21: pages without keywords where none are expected
+    ("seo", "title_suffix"): "",  # session 21: what page templates add to titles
+}
 
 
 @dataclass
