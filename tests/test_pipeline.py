@@ -677,6 +677,12 @@ def test_the_profile_option_reaches_the_flow(run_audit, tmp_path: Path) -> None:
     assert kept == [(default["warnings"],)]
     index = (tmp_path / "default-report" / "index.html").read_text("utf-8")
     assert "data-run-warning" in index and "try --profile docs" in index
+    # `content-audit report` rebuilds it from the warehouse: no subject, the run's warning.
+    from reports.build import build_reports
+
+    with duckdb.connect(str(tmp_path / "default.duckdb"), read_only=True) as con:
+        rebuilt = build_reports(con, tmp_path / "rebuilt").index.read_text("utf-8")
+    assert "try --profile docs" in rebuilt
     docs = run_audit(content, tmp_path / "docs.duckdb", tmp_path / "docs-report", profile="docs")
     assert (docs["docs_new"], docs["files_quarantined"], docs["warnings"]) == (1, 0, [])
     assert _rows(tmp_path / "docs.duckdb", "SELECT title FROM documents") == [("Install",)]

@@ -547,3 +547,17 @@ def test_files_to_read_are_those_whose_size_or_date_moved(tmp_path: Path) -> Non
     to_read, unread = files_to_read(con, files, trust_file_stat=False)
     assert unread == 0 and to_read["doc_key"].tolist() == ["a", "b", "c", "d", "gone"]
     assert to_read["known_hash"].tolist()[:2] == ["ha", "hb"]
+
+
+def test_run_warnings_of_a_warehouse_from_before_they_were_kept_are_none() -> None:
+    """`content-audit report` reads a warehouse without migrating it: runs may lack the column."""
+    from warehouse.runs import record_warning, run_warnings
+
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE TABLE runs (run_id BIGINT, status VARCHAR)")
+    con.execute("INSERT INTO runs VALUES (1, 'completed')")
+    assert run_warnings(con, 1) == [] and run_warnings(con, 2) == []
+    con.execute("ALTER TABLE runs ADD COLUMN warnings VARCHAR[]")
+    record_warning(con, 1, "first")
+    record_warning(con, 1, "second")
+    assert run_warnings(con, 1) == ["first", "second"]

@@ -325,11 +325,20 @@ class MartsMissing(RuntimeError):
 
 
 def latest_mart_run(con: duckdb.DuckDBPyConnection) -> int:
-    """The latest run with subject_quality rows: the run the current marts were built for."""
+    """The run the current marts were built for: the latest completed run (each publishes
+    its marts, even one whose every file was quarantined, which has no subject rows), or
+    the latest run with subject_quality rows."""
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'subject_quality'"
     ).fetchone()[0]
-    row = con.execute("SELECT max(run_id) FROM subject_quality").fetchone() if exists else None
+    row = (
+        con.execute(
+            "SELECT greatest((SELECT max(run_id) FROM subject_quality), "
+            "(SELECT max(run_id) FROM runs WHERE status = 'completed'))"
+        ).fetchone()
+        if exists
+        else None
+    )
     if row is None or row[0] is None:
         raise MartsMissing("the warehouse has no quality marts yet; run `content-audit run` first")
     return int(row[0])

@@ -137,9 +137,14 @@ def record_warning(con: duckdb.DuckDBPyConnection, run_id: int, warning: str) ->
 
 
 def run_warnings(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:
-    """What the run warned of, in the order it did."""
-    row = con.execute("SELECT warnings FROM runs WHERE run_id = ?", [run_id]).fetchone()
-    return list(row[0] or []) if row else []
+    """What the run warned of, in the order it did (none on a warehouse `content-audit
+    report` reads before a run has brought its schema to migration 0022)."""
+    cursor = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
+    row = cursor.fetchone()
+    columns = [column[0] for column in cursor.description]
+    if row is None or "warnings" not in columns:
+        return []
+    return list(row[columns.index("warnings")] or [])
 
 
 def quarantine_reasons(con: duckdb.DuckDBPyConnection, run_id: int, limit: int = 3) -> pd.DataFrame:
