@@ -35,7 +35,6 @@ from warehouse.session import RunSession, open_run
 from warehouse.state import (
     analysis_fingerprint_changed,
     begin_parsing,
-    end_parsing_again,
     store_analysis_fingerprint,
 )
 
@@ -116,13 +115,10 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
     why_parse_again = begin_parsing(
         run.con, settings.ingest.parsing, full_refresh, settings.ingest.mapping_changed_since_unrecorded
     )
-    parse_again = why_parse_again is not None
-    if parse_again:
+    if why_parse_again:
         logger.info("Ingest: every file is read and parsed again: %s", why_parse_again)
-    trust_file_stat = settings.ingest.trust_file_stat and not parse_again
-    to_read, unread_unchanged = documents_table.files_to_read(
-        run.con, scan.files, trust_file_stat, parse_again
-    )
+    trust_file_stat = settings.ingest.trust_file_stat and why_parse_again is None
+    to_read, unread_unchanged = documents_table.files_to_read(run.con, scan.files, trust_file_stat)
     to_read, quarantined = still_quarantined(
         to_read, documents_table.quarantined_file_states(run.con, run.run_id), trust_file_stat
     )
@@ -161,7 +157,6 @@ def ingest(run: RunSession, settings: Settings, page_settings: AnalysisSettings,
             maybe_die(f"analyse-batch-{n}")
         release_freed_memory()
         logger.info("Ingest batch %d/%d: %s", n, len(batches), counts)
-    end_parsing_again(run.con)
     gone = documents_table.mark_deleted(run.con, run.run_id, scan.paths())
     forgotten = documents_table.deleted_with_rows(run.con)  # and those a stopped run left
     forget_documents(run.con, forgotten)

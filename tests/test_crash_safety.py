@@ -229,7 +229,7 @@ def test_run_killed_while_parsing_every_page_again_is_finished_by_the_next(
 ) -> None:
     """A new field mapping makes a run parse every file again. Killed after some batches,
     the warehouse holds pages of both mappings; the next run, with the settings the killed
-    run already recorded, parses every file again too, and ends where a run that was never
+    run already recorded, parses the pages still marked, and ends where a run that was never
     killed ends: every meta description is the page's SEO title."""
     content, config = corpus
     remapped = tmp_path / "remapped.toml"

@@ -37,14 +37,14 @@ DOCUMENT_SCHEMA = pa.schema(
 
 
 def files_to_read(
-    con: duckdb.DuckDBPyConnection, files: pa.Table, trust_file_stat: bool, parse_again: bool = False
+    con: duckdb.DuckDBPyConnection, files: pa.Table, trust_file_stat: bool
 ) -> tuple[pd.DataFrame, int]:
     """Split the scanned files (doc_key, file_size, file_mtime_ns) into those to read, by
     doc_key (doc_key, file_size, file_mtime_ns, known_hash: the stored content hash, so that
     a file whose bytes did not change is still recognised as unchanged), and the number left
     unread: a live document's file with the stored size and mtime (when trust_file_stat),
-    unchanged and with nothing to store. parse_again: every file is read and parsed (no
-    known hash; trust_file_stat is ignored).
+    unchanged and with nothing to store (a document marked to be parsed again, PARSE_AGAIN,
+    matches no file).
 
     Compared in DuckDB: at 400,000 pages the stored states as a frame, merged with the scan
     in pandas, took the flow process from ~210 to ~680 MB at its peak before any page was
@@ -53,29 +53,39 @@ def files_to_read(
     with registered(con, "scanned", files.select(["doc_key", "file_size", "file_mtime_ns"])):
         to_read = con.execute(
             """
-            SELECT f.doc_key, f.file_size, f.file_mtime_ns,
-                   CASE WHEN NOT $again THEN d.content_hash END AS known_hash
+            SELECT f.doc_key, f.file_size, f.file_mtime_ns, d.content_hash AS known_hash
             FROM scanned f
             LEFT JOIN (SELECT doc_key, content_hash, file_size, file_mtime_ns FROM documents
                        WHERE deleted_run IS NULL) d USING (doc_key)
             WHERE NOT coalesce($trust AND d.file_size = f.file_size AND d.file_mtime_ns = f.file_mtime_ns, false)
             ORDER BY f.doc_key
             """,
-            {"trust": trust_file_stat and not parse_again, "again": parse_again},
+            {"trust": trust_file_stat},
         ).df()
     return to_read, files.num_rows - len(to_read)
 
 
-# A migration that makes the next run parse pages again (a parser fix) stores their content
-# hash behind this prefix: no file matches it, so each is read and parsed, and the upsert
-# still knows its bytes did not change (counted as unchanged, last_changed_run kept).
+# A page the next run must parse again (a parser fix, in a migration; a new field mapping or a
+# full refresh, mark_parse_again) keeps its content hash behind this prefix: no file matches
+# it, so it is read and parsed, and the upsert still knows its bytes did not change (counted
+# as unchanged, last_changed_run kept). The mark is on each row until a run has parsed it:
+# a run stopped midway leaves the rest marked for the next.
 PARSE_AGAIN = "parse-again:"
+
+
+def mark_parse_again(con: duckdb.DuckDBPyConnection) -> None:
+    """Mark every live document to be read and parsed again by the next ingest."""
+    con.execute(
+        "UPDATE documents SET content_hash = $again || content_hash, file_mtime_ns = NULL "
+        "WHERE deleted_run IS NULL AND NOT starts_with(content_hash, $again)",
+        {"again": PARSE_AGAIN},
+    )
 
 
 def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.DataFrame) -> dict[str, int]:
     """New documents inserted, changed ones replaced by their new version; returns the
     counts of each, and of the documents parsed again from unchanged bytes (docs_parsed_again,
-    see `files_to_read`): they are replaced too, keeping the run their content last changed.
+    see PARSE_AGAIN): they are replaced too, keeping the run their content last changed.
 
     A document whose file had been deleted and came back counts as new again. A changed
     document's row is deleted and its new version appended, never updated in place: an
@@ -99,7 +109,7 @@ def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.
                    CASE WHEN d.doc_key IS NULL OR d.deleted_run IS NOT NULL THEN $run
                         ELSE d.first_seen_run END AS first_seen_run,
                    d.doc_key IS NULL OR d.deleted_run IS NOT NULL AS is_new,
-                   NOT is_new AND d.content_hash IN (i.content_hash, $again || i.content_hash) AS is_parsed_again,
+                   NOT is_new AND d.content_hash = $again || i.content_hash AS is_parsed_again,
                    CASE WHEN is_parsed_again THEN d.last_changed_run ELSE $run END AS last_changed_run
             FROM incoming i LEFT JOIN documents d USING (doc_key)
             """,
@@ -114,6 +124,13 @@ def upsert_documents(con: duckdb.DuckDBPyConnection, run_id: int, documents: pd.
             f"INSERT INTO documents ({names}, first_seen_run, last_changed_run) "
             f"SELECT {names}, first_seen_run, last_changed_run FROM document_versions"
         )
+        if parsed_again:
+            # Their scores were made from the earlier parse, with the same content hash: stale
+            # now, so that a run stopped before it loads the new ones scores them later.
+            con.execute(
+                "UPDATE readability SET content_hash = NULL "
+                "WHERE doc_key IN (SELECT doc_key FROM document_versions WHERE is_parsed_again)"
+            )
     return {"docs_new": int(new), "docs_changed": int(changed), "docs_parsed_again": int(parsed_again)}
 
 

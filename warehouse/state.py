@@ -8,6 +8,7 @@ import json
 import duckdb
 import xxhash
 
+from warehouse.documents import mark_parse_again
 from warehouse.store import transaction
 
 
@@ -47,20 +48,18 @@ def begin_parsing(
     full_refresh: bool,
     older_warehouse_parsed_otherwise: bool,
 ) -> str | None:
-    """Why this run parses every page again, or None: a full refresh, parsing settings (the
+    """Why this run parses every page again, or None: a full refresh, or parsing settings (the
     front-matter field mapping, the file size limit) other than those the stored documents
-    were parsed with, or a run that began parsing everything again and did not finish its
-    ingest. Stores the settings and, when parsing again, a mark that `end_parsing_again`
-    takes off once every file has been read: a run stopped between the two leaves the mark,
-    so a warehouse never keeps pages parsed under two mappings. A warehouse from before
-    these settings were kept (documents, no fingerprint) is taken as parsed with them unless
-    `older_warehouse_parsed_otherwise` (IngestSettings.mapping_changed_since_unrecorded)."""
+    were parsed with. Stores the settings and, when parsing again, marks every live document
+    in the same transaction (documents.mark_parse_again): a run stopped midway leaves the
+    pages it did not reach marked, so a warehouse never keeps pages parsed under two
+    mappings. A warehouse from before these settings were kept (documents, no fingerprint)
+    is taken as parsed with them unless `older_warehouse_parsed_otherwise`
+    (IngestSettings.mapping_changed_since_unrecorded)."""
     fingerprint = settings_fingerprint(parsing)
     stored = _stored(con, "parsing_settings")
     if full_refresh:
         why = "full refresh"
-    elif _stored(con, "parsing_again") is not None:
-        why = "an earlier run stopped before it had parsed every page again"
     elif stored is not None and stored != fingerprint:
         why = "the front-matter mapping or the file size limit changed since the last run"
     elif stored is None and older_warehouse_parsed_otherwise and _has_documents(con):
@@ -70,13 +69,9 @@ def begin_parsing(
     with transaction(con):
         _store(con, "parsing_settings", fingerprint)
         if why is not None:
-            _store(con, "parsing_again", why)
+            mark_parse_again(con)
     return why
 
 
 def _has_documents(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT EXISTS (SELECT 1 FROM documents)").fetchone()[0]
-
-
-def end_parsing_again(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DELETE FROM pipeline_state WHERE key = 'parsing_again'")
