@@ -124,7 +124,8 @@ def run_summary(con: duckdb.DuckDBPyConnection, run_id: int) -> dict:
     if frame.empty:
         return {}
     summary = frame.iloc[0].to_dict()
-    summary["warnings"] = run_warnings(con, run_id)
+    warnings = summary.get("warnings")
+    summary["warnings"] = [] if warnings is None else list(warnings)
     return summary
 
 

@@ -50,8 +50,7 @@ joined AS (
            k.keyword_stuffing,
            coalesce(s.seo_errors, 0) AS seo_errors, coalesce(s.seo_warnings, 0) AS seo_warnings,
            coalesce(s.seo_notices, 0) AS seo_notices,
-           coalesce(k.keywords_declared, 0) = 0 AND NOT coalesce(s.keywords_missing, false)
-               AS keywords_not_expected,
+           coalesce(k.keywords_declared, 0) > 0 OR coalesce(s.keywords_missing, false) AS keywords_scored,
            c.cluster_id AS duplicate_cluster_id, c.kind AS duplicate_kind,
            c.cluster_size AS duplicate_cluster_size, c.is_canonical,
            coalesce(NOT c.is_canonical, false) AS is_duplicate,
@@ -69,7 +68,7 @@ components AS (
            coalesce(least(greatest((flesch_reading_ease - $readability_zero_at)
                                    / ($readable_from - $readability_zero_at), 0), 1), 0)
                AS readability_component,
-           CASE WHEN NOT keywords_not_expected THEN coalesce(keyword_coverage_ratio, 0) END AS keyword_component,
+           CASE WHEN keywords_scored THEN coalesce(keyword_coverage_ratio, 0) END AS keyword_component,
            greatest(1 - ($error_penalty * seo_errors + $warning_penalty * seo_warnings
                          + $notice_penalty * seo_notices), 0) AS seo_component,
            CASE WHEN NOT is_duplicate THEN 1.0
@@ -87,4 +86,4 @@ scored AS (
                AS quality_score
     FROM components
 )
-SELECT $run_id AS run_id, * EXCLUDE (keywords_not_expected) FROM scored
+SELECT $run_id AS run_id, * EXCLUDE (keywords_scored) FROM scored
