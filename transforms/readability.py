@@ -154,6 +154,9 @@ class _Lexicon:
         self.easy = get_lang_easy_words(lang)
         self.fog_threshold = int(get_lang_cfg(lang, "syllable_threshold"))
         self.packed: dict[str, int] = {}
+        # The same counts for the C pass, in one machine word: syllables << 4 and a bit
+        # each for polysyllable, Dale-Chall hard, Gunning-fog hard, Linsear easy.
+        self.compact: dict[str, int] = {}
         # 1 when textstat.difficult_words counts the token (not easy, >= 2 syllables).
         self.difficult: dict[str, int] = {}
 
@@ -168,6 +171,7 @@ class _Lexicon:
     def learn(self, tokens: set[str]) -> None:
         if len(self.packed) > _MAX_MEMO_TOKENS:
             self.packed.clear()
+            self.compact.clear()
             self.difficult.clear()
         for token in tokens.difference(self.packed):
             syllables = self._count(token)
@@ -182,6 +186,7 @@ class _Lexicon:
                 0 < syllables < 3,
             )
             self.packed[token] = sum(int(v) << (i * _FIELD_BITS) for i, v in enumerate(flags))
+            self.compact[token] = syllables << 4 | sum(int(v) << i for i, v in enumerate(flags[1:]))
             self.difficult[token] = int(hard >= 2)
 
 
@@ -254,6 +259,27 @@ def _count_document(text: str, lexicon: _Lexicon, settings: ReadabilitySettings)
         linsear_sentences=_textstat_sentence_count(linsear_text, exact),
         longest_paragraph=max(line_words),
         longest_section=longest_section(text, line_words),
+    )
+
+
+try:  # the same counts in one pass of C (transforms/_readability_counts.c), when it was built
+    from transforms._readability_counts import count_document as _count_document_in_c
+except ImportError:  # installed without a C compiler: the Python pass above, the reference
+    _count_document_in_c = None
+
+# Which pass counts: what a run logs and the benchmarks record.
+COUNTS_IN = "Python" if _count_document_in_c is None else "C"
+
+
+def count_document(text: str, lexicon: _Lexicon, settings: ReadabilitySettings) -> DocumentCounts:
+    """A document's counts: by the C pass where it was built, else by `_count_document`
+    (equal results; tests compare them)."""
+    if _count_document_in_c is None:
+        return _count_document(text, lexicon, settings)
+    return DocumentCounts._make(
+        _count_document_in_c(
+            text, lexicon.compact, lexicon.difficult, lexicon.learn, settings.long_sentence_words
+        )
     )
 
 
@@ -375,7 +401,7 @@ def score_readability(documents: pd.DataFrame, settings: ReadabilitySettings | N
     settings = settings or ReadabilitySettings()
     lexicon = _lexicon(settings.lang)
     texts = [text if isinstance(text, str) else "" for text in documents["body_text"].tolist()]
-    counts = [_count_document(text, lexicon, settings) for text in texts]
+    counts = [count_document(text, lexicon, settings) for text in texts]
     flags = [_flag(c, settings) for c in counts]
     scores = evaluate_formulas(counts, settings.lang, settings.ms_per_char)
     flagged = np.array([flag is not None for flag in flags], dtype=bool)

