@@ -38,9 +38,7 @@ def offline_textstat() -> None:
 def c_counts(text: str, lexicon: readability._Lexicon) -> DocumentCounts:
     assert readability._count_document_in_c is not None
     return DocumentCounts._make(
-        readability._count_document_in_c(
-            text, lexicon.compact, lexicon.difficult, lexicon.learn, SETTINGS.long_sentence_words
-        )
+        readability._count_document_in_c(text, lexicon.compact, lexicon.learn, SETTINGS.long_sentence_words)
     )
 
 
@@ -101,9 +99,9 @@ def test_c_pass_learns_again_after_the_memo_is_cleared(monkeypatch: pytest.Monke
 def test_c_pass_rejects_what_is_not_a_text() -> None:
     lexicon = readability._lexicon("en_US")
     with pytest.raises(TypeError):
-        readability._count_document_in_c(b"bytes", lexicon.compact, lexicon.difficult, lexicon.learn, 20)
+        readability._count_document_in_c(b"bytes", lexicon.compact, lexicon.learn, 20)
     with pytest.raises(KeyError):  # a learn() that learns nothing must not loop or read garbage
-        readability._count_document_in_c("unheardofword here", {}, {}, lambda tokens: None, 20)
+        readability._count_document_in_c("unheardofword here", {}, lambda tokens: None, 20)
 
 
 def real_texts() -> list[str]:

@@ -140,142 +140,131 @@ static Py_ssize_t longest_section(const Text *text, const Py_ssize_t *line_words
     return longest;
 }
 
-/* Adds a token's packed counts to sum[5]; 1, 0 when the token is not in `compact`, -1 on error. */
-static int add_packed(PyObject *compact, PyObject *token, long long *sum) {
-    PyObject *value = PyDict_GetItemWithError(compact, token);
-    if (value == NULL) return PyErr_Occurred() ? -1 : 0;
-    long long packed = PyLong_AsLongLong(value);
-    if (packed == -1 && PyErr_Occurred()) return -1;
-    sum[0] += packed >> 4;       /* syllables */
-    sum[1] += packed & 1;        /* polysyllable */
-    sum[2] += (packed >> 1) & 1; /* Dale-Chall hard */
-    sum[3] += (packed >> 2) & 1; /* Gunning-fog hard */
-    sum[4] += (packed >> 3) & 1; /* Linsear easy */
-    return 1;
+/* Sums over a document's tokens: syllables, polysyllables, Dale-Chall hard, Gunning-fog
+ * hard and Linsear easy words, over all tokens and over the first `head`. */
+typedef struct {
+    long long all[5], head[5];
+} Totals;
+
+/* The tokens of the text with textstat's punctuation removed (its pieces, less the
+ * characters dropped; a piece left empty is no token), summed from `compact`. A token
+ * missing from `compact` goes into `missing` (a set) and adds nothing; difficult tokens go
+ * into `difficult` (a set: textstat counts them once). Also counts pieces, their
+ * characters and the word characters. Returns the number of tokens, -1 on error. */
+static Py_ssize_t token_pass(PyObject *source, const Text *text, PyObject *compact, Py_ssize_t head,
+                             void *buffer, Totals *totals, PyObject *difficult, PyObject *missing,
+                             Py_ssize_t *pieces, Py_ssize_t *characters, Py_ssize_t *letters) {
+    Py_ssize_t n = text->length, i = 0, tokens = 0;
+    memset(totals, 0, sizeof(*totals));
+    *pieces = *characters = *letters = 0;
+    while (i < n) {
+        while (i < n && is_space(char_at(text, i))) i++;
+        if (i >= n) break;
+        Py_ssize_t start = i, kept = 0;
+        int whole = 1;
+        (*pieces)++;
+        for (; i < n; i++) {
+            Py_UCS4 c = char_at(text, i);
+            if (is_space(c)) break;
+            int keep = is_word(c);
+            *letters += keep;
+            if (!keep && c == '\'') keep = kept_apostrophe(text, i);
+            if (keep)
+                PyUnicode_WRITE(text->kind, buffer, kept++, c);
+            else
+                whole = 0;
+        }
+        *characters += i - start;
+        if (kept == 0) continue;
+        PyObject *token = whole ? PyUnicode_Substring(source, start, i)
+                                : PyUnicode_FromKindAndData(text->kind, buffer, kept);
+        if (token == NULL) return -1;
+        PyObject *value = PyDict_GetItemWithError(compact, token);
+        int failed = 0;
+        if (value == NULL) {
+            failed = PyErr_Occurred() || PySet_Add(missing, token) < 0;
+        } else {
+            long long packed = PyLong_AsLongLong(value);
+            failed = packed == -1 && PyErr_Occurred();
+            long long one[5] = {packed >> 5, packed & 1, (packed >> 1) & 1, (packed >> 2) & 1, (packed >> 3) & 1};
+            for (int f = 0; f < 5; f++) {
+                totals->all[f] += one[f];
+                if (tokens < head) totals->head[f] += one[f];
+            }
+            if (!failed && (packed >> 4) & 1) failed = PySet_Add(difficult, token) < 0;
+        }
+        Py_DECREF(token);
+        if (failed) return -1;
+        tokens++;
+    }
+    return tokens;
 }
 
-/* Totals of the tokens' packed counts, over all tokens and over the first `head`.
- * Returns 1, 0 when a token is not in `compact`, -1 on error. */
-static int sum_tokens(PyObject *compact, PyObject *tokens, Py_ssize_t head, long long *totals,
-                      long long *head_totals) {
-    Py_ssize_t count = PyList_GET_SIZE(tokens);
-    for (int f = 0; f < 5; f++) totals[f] = head_totals[f] = 0;
-    for (Py_ssize_t i = 0; i < count; i++) {
-        long long one[5] = {0, 0, 0, 0, 0};
-        int found = add_packed(compact, PyList_GET_ITEM(tokens, i), one);
-        if (found <= 0) return found;
-        for (int f = 0; f < 5; f++) {
-            totals[f] += one[f];
-            if (i < head) head_totals[f] += one[f];
-        }
+/* Where Linsear Write's text ends: after the 100th word, counted as `count_words` does. */
+static Py_ssize_t linsear_end(const Text *text, int exact) {
+    Py_ssize_t i = 0, n = text->length, seen = 0;
+    while (i < n && seen < 100) {
+        while (i < n && is_space(char_at(text, i))) i++;
+        if (i >= n) break;
+        int has_word = 0;
+        while (i < n && !is_space(char_at(text, i))) has_word |= is_word(char_at(text, i++));
+        seen += exact ? has_word : 1;
     }
-    return 1;
+    return i;
 }
 
 static PyObject *count_document(PyObject *module, PyObject *args) {
     (void)module;
-    PyObject *source, *compact, *difficult, *learn;
+    PyObject *source, *compact, *learn;
     Py_ssize_t long_words;
-    if (!PyArg_ParseTuple(args, "UO!O!On:count_document", &source, &PyDict_Type, &compact, &PyDict_Type,
-                          &difficult, &learn, &long_words))
+    if (!PyArg_ParseTuple(args, "UO!On:count_document", &source, &PyDict_Type, &compact, &learn, &long_words))
         return NULL;
     Text text = {PyUnicode_KIND(source), PyUnicode_DATA(source), PyUnicode_GET_LENGTH(source)};
-    Py_ssize_t n = text.length;
+    Py_ssize_t n = text.length, i;
 
-    PyObject *tokens = PyList_New(0), *distinct = PySet_New(NULL), *result = NULL;
+    PyObject *difficult = PySet_New(NULL), *missing = PySet_New(NULL), *result = NULL;
     Py_ssize_t *line_words = NULL;
-    void *buffer = NULL;
-    if (tokens == NULL || distinct == NULL) goto done;
-    buffer = PyMem_Malloc((n > 0 ? n : 1) * text.kind);
+    void *buffer = PyMem_Malloc((n > 0 ? n : 1) * text.kind);
+    if (difficult == NULL || missing == NULL) goto done;
     if (buffer == NULL) {
         PyErr_NoMemory();
         goto done;
     }
 
-    /* Pieces, characters, letters and the tokens of the punctuation-free text. */
-    Py_ssize_t pieces = 0, characters = 0, letters = 0, i = 0;
-    while (i < n) {
-        while (i < n && is_space(char_at(&text, i))) i++;
-        if (i >= n) break;
-        Py_ssize_t start = i, kept = 0;
-        int whole = 1;
-        pieces++;
-        for (; i < n; i++) {
-            Py_UCS4 c = char_at(&text, i);
-            if (is_space(c)) break;
-            int keep = is_word(c);
-            letters += keep;
-            if (!keep && c == '\'') keep = kept_apostrophe(&text, i);
-            if (keep)
-                PyUnicode_WRITE(text.kind, buffer, kept++, c);
-            else
-                whole = 0;
-        }
-        characters += i - start;
-        if (kept == 0) continue;
-        PyObject *token = whole ? PyUnicode_Substring(source, start, i)
-                                : PyUnicode_FromKindAndData(text.kind, buffer, kept);
-        if (token == NULL) goto done;
-        int failed = PyList_Append(tokens, token) < 0 || PySet_Add(distinct, token) < 0;
-        Py_DECREF(token);
-        if (failed) goto done;
-    }
-    Py_ssize_t words = PyList_GET_SIZE(tokens);
-
     int exact = has_punctuation_piece(&text);
-
-    /* Linsear Write: the first 100 words, and the text up to the 100th word. */
-    Py_ssize_t head = words, linsear_end = n;
-    if (pieces > 100 && words >= 100) {
-        head = 100;
-        Py_ssize_t seen = 0;
-        i = 0;
-        while (i < n && seen < 100) {
-            while (i < n && is_space(char_at(&text, i))) i++;
-            if (i >= n) break;
-            int has_word = 0;
-            while (i < n && !is_space(char_at(&text, i))) has_word |= is_word(char_at(&text, i++));
-            seen += exact ? has_word : 1;
-        }
-        linsear_end = i;
-    }
-
-    long long totals[5], head_totals[5];
-    int found = sum_tokens(compact, tokens, head, totals, head_totals);
-    if (found == 0) { /* new words: the lexicon learns them, once */
-        PyObject *learned = PyObject_CallOneArg(learn, distinct);
+    Totals totals;
+    Py_ssize_t pieces, characters, letters;
+    /* Linsear Write reads the first 100 words when the text has more than 100 pieces and at
+     * least 100 words; the token pass learns which after it. */
+    Py_ssize_t words = token_pass(source, &text, compact, 100, buffer, &totals, difficult, missing, &pieces,
+                                  &characters, &letters);
+    if (words < 0) goto done;
+    if (PySet_GET_SIZE(missing) > 0) { /* new words: the lexicon learns them, then count again */
+        PyObject *learned = PyObject_CallOneArg(learn, missing);
         if (learned == NULL) goto done;
         Py_DECREF(learned);
-        found = sum_tokens(compact, tokens, head, totals, head_totals);
-        if (found == 0) {
+        if (PySet_Clear(missing) < 0 || PySet_Clear(difficult) < 0) goto done;
+        words = token_pass(source, &text, compact, 100, buffer, &totals, difficult, missing, &pieces,
+                           &characters, &letters);
+        if (words < 0) goto done;
+        if (PySet_GET_SIZE(missing) > 0) {
             PyErr_SetString(PyExc_KeyError, "count_document: learn() left a token unknown");
             goto done;
         }
     }
-    if (found < 0) goto done;
-
-    Py_ssize_t difficult_words = 0;
-    PyObject *iterator = PyObject_GetIter(distinct), *token;
-    if (iterator == NULL) goto done;
-    while ((token = PyIter_Next(iterator)) != NULL) {
-        PyObject *value = PyDict_GetItemWithError(difficult, token);
-        Py_DECREF(token);
-        if (value == NULL) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_KeyError, "count_document: a token without difficulty");
-            break;
-        }
-        difficult_words += PyLong_AsSsize_t(value);
-        if (PyErr_Occurred()) break;
+    Py_ssize_t end = n;
+    long long *head = totals.all;
+    if (pieces > 100 && words >= 100) {
+        end = linsear_end(&text, exact);
+        head = totals.head;
     }
-    Py_DECREF(iterator);
-    if (PyErr_Occurred()) goto done;
 
     Py_ssize_t counted = 0, long_sentences = 0, linsear_counted = 0, unused = 0;
     count_sentences(&text, n, exact, long_words, &counted, &long_sentences);
-    if (linsear_end == n)
+    if (end == n)
         linsear_counted = counted;
     else
-        count_sentences(&text, linsear_end, exact, long_words, &linsear_counted, &unused);
+        count_sentences(&text, end, exact, long_words, &linsear_counted, &unused);
 
     /* Words per line (split on "\n"). */
     Py_ssize_t lines = 1;
@@ -294,27 +283,26 @@ static PyObject *count_document(PyObject *module, PyObject *args) {
         line_start = i + 1;
     }
 
-    result = Py_BuildValue(
-        "(nnnnLLLLnnnnLLnnn)", words, n ? (counted > 1 ? counted : 1) : 0, counted, long_sentences,
-        totals[0], totals[1], totals[3], totals[2], difficult_words, letters, characters, pieces,
-        head_totals[4], head_totals[1], pieces ? (linsear_counted > 1 ? linsear_counted : 1) : 0,
-        longest_paragraph, longest_section(&text, line_words, lines));
+    result = Py_BuildValue("(nnnnLLLLnnnnLLnnn)", words, n ? (counted > 1 ? counted : 1) : 0, counted,
+                           long_sentences, totals.all[0], totals.all[1], totals.all[3], totals.all[2],
+                           PySet_GET_SIZE(difficult), letters, characters, pieces, head[4], head[1],
+                           pieces ? (linsear_counted > 1 ? linsear_counted : 1) : 0, longest_paragraph,
+                           longest_section(&text, line_words, lines));
 
 done:
     PyMem_Free(line_words);
     PyMem_Free(buffer);
-    Py_XDECREF(tokens);
-    Py_XDECREF(distinct);
+    Py_XDECREF(difficult);
+    Py_XDECREF(missing);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"count_document", count_document, METH_VARARGS,
-     "count_document(text, compact, difficult, learn, long_sentence_words) -> tuple\n\n"
+     "count_document(text, compact, learn, long_sentence_words) -> tuple\n\n"
      "transforms.readability.DocumentCounts of one text, as its _count_document computes them.\n"
-     "compact: token -> syllables << 4 | polysyllable | Dale-Chall hard << 1 | Gunning-fog hard << 2\n"
-     "| Linsear easy << 3; difficult: token -> 1 or 0; learn(set_of_tokens) fills both for\n"
-     "tokens they lack."},
+     "compact: token -> syllables << 5 | polysyllable | Dale-Chall hard << 1 | Gunning-fog hard << 2\n"
+     "| Linsear easy << 3 | difficult << 4; learn(set_of_tokens) adds the tokens it lacks."},
     {NULL, NULL, 0, NULL},
 };
 

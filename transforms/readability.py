@@ -154,8 +154,8 @@ class _Lexicon:
         self.easy = get_lang_easy_words(lang)
         self.fog_threshold = int(get_lang_cfg(lang, "syllable_threshold"))
         self.packed: dict[str, int] = {}
-        # The same counts for the C pass, in one machine word: syllables << 4 and a bit
-        # each for polysyllable, Dale-Chall hard, Gunning-fog hard, Linsear easy.
+        # The same counts for the C pass, in one machine word: syllables << 5 and a bit
+        # each for polysyllable, Dale-Chall hard, Gunning-fog hard, Linsear easy, difficult.
         self.compact: dict[str, int] = {}
         # 1 when textstat.difficult_words counts the token (not easy, >= 2 syllables).
         self.difficult: dict[str, int] = {}
@@ -186,8 +186,9 @@ class _Lexicon:
                 0 < syllables < 3,
             )
             self.packed[token] = sum(int(v) << (i * _FIELD_BITS) for i, v in enumerate(flags))
-            self.compact[token] = syllables << 4 | sum(int(v) << i for i, v in enumerate(flags[1:]))
             self.difficult[token] = int(hard >= 2)
+            bits = (*flags[1:], hard >= 2)
+            self.compact[token] = syllables << 5 | sum(int(v) << i for i, v in enumerate(bits))
 
 
 @cache
@@ -277,9 +278,7 @@ def count_document(text: str, lexicon: _Lexicon, settings: ReadabilitySettings) 
     if _count_document_in_c is None:
         return _count_document(text, lexicon, settings)
     return DocumentCounts._make(
-        _count_document_in_c(
-            text, lexicon.compact, lexicon.difficult, lexicon.learn, settings.long_sentence_words
-        )
+        _count_document_in_c(text, lexicon.compact, lexicon.learn, settings.long_sentence_words)
     )
 
 
