@@ -93,6 +93,11 @@ WORD_RE = re.compile(r"\w+(?:[-'’.]\w+)*")
 _APOSTROPHES = ("’", "‘", "ʼ")
 
 Stems = tuple[str, ...]
+
+try:  # the tokens and their stems in one pass of C (transforms/_keyword_tokens.c), when built
+    from transforms._keyword_tokens import stems_of as _stems_in_c
+except ImportError:  # installed without a C compiler: `tokens` below, the reference
+    _stems_in_c = None
 _SHORT_TEXT = 200  # characters; texts up to this long are memoised whole
 
 
@@ -142,6 +147,8 @@ class Stemmer:
         for apostrophe in _APOSTROPHES:
             if apostrophe in folded:
                 folded = folded.replace(apostrophe, "'")
+        if _stems_in_c is not None:
+            return _stems_in_c(folded, self._cache, self._stem_new, piece_tokens)
         cache, stem_new = self._cache, self._stem_new
         return tuple([cache[t] if t in cache else stem_new(t) for t in tokens(folded)])
 
@@ -156,11 +163,17 @@ def tokens(folded: str) -> list[str]:
     for piece in folded.split():
         if piece.isalnum():
             keep(piece)
-        elif piece.isascii() or not _MARK.search(piece):
-            scan(_TOKEN_RE.findall(piece))
         else:
-            scan(_TOKEN_WITH_MARKS_RE.findall(piece))
+            scan(piece_tokens(piece))
     return found
+
+
+def piece_tokens(piece: str) -> list[str]:
+    """The tokens of a whitespace-free piece that is not alphanumeric; the rule with marks
+    only where the piece holds one."""
+    if piece.isascii() or not _MARK.search(piece):
+        return _TOKEN_RE.findall(piece)
+    return _TOKEN_WITH_MARKS_RE.findall(piece)
 
 
 def count_phrase(stems: Stems, phrase: Stems) -> int:

@@ -1,7 +1,9 @@
-"""The C pass of the readability counts (transforms/_readability_counts.c) against the
-Python pass it replaces, `transforms.readability._count_document`, which the textstat
-equality tests hold to textstat."""
+"""The C passes against the Python passes they replace, which the other tests hold to
+textstat and to the keyword rules: the readability counts (transforms/_readability_counts.c,
+`transforms.readability._count_document`) and the keyword tokens and stems
+(transforms/_keyword_tokens.c, `transforms.keywords.tokens`)."""
 
+import functools
 import shutil
 import sysconfig
 from pathlib import Path
@@ -10,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms import readability
+from transforms import keywords, readability
 from transforms.front_matter import DocumentError, decode_bytes, split_front_matter
 from transforms.plaintext import SECTION_BREAK, markdown_to_text
 from transforms.readability import DocumentCounts, ReadabilitySettings
@@ -20,14 +22,16 @@ SHARED = Path(__file__).parents[1].parent / "shared"
 SETTINGS = ReadabilitySettings()
 
 
-def test_the_c_pass_is_built_where_a_compiler_is() -> None:
-    """The extension is optional so that an install without a compiler still works; where
+def test_the_c_passes_are_built_where_a_compiler_is() -> None:
+    """The extensions are optional so that an install without a compiler still works; where
     the interpreter's compiler is on PATH (CI), a failed build must not pass unseen."""
     compiler = shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0])
     assert (readability.COUNTS_IN == "C") == (compiler is not None)
+    assert (keywords._stems_in_c is not None) == (compiler is not None)
 
 
-pytestmark = pytest.mark.skipif(readability.COUNTS_IN != "C", reason="the C pass was not built")
+needs_readability_in_c = pytest.mark.skipif(readability.COUNTS_IN != "C", reason="not built")
+needs_keywords_in_c = pytest.mark.skipif(keywords._stems_in_c is None, reason="not built")
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -65,18 +69,21 @@ PIECES = st.sampled_from(PIECE_LIST)
 TEXTS = st.lists(PIECES, max_size=160).map("".join)
 
 
+@needs_readability_in_c
 @settings(max_examples=400, deadline=None)
 @given(TEXTS)
 def test_c_pass_counts_equal_python_pass_on_generated_text(text: str) -> None:
     assert_same_counts(text, readability._lexicon("en_US"))
 
 
+@needs_readability_in_c
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=400))
 def test_c_pass_counts_equal_python_pass_on_any_unicode(text: str) -> None:
     assert_same_counts(text, readability._lexicon("en_US"))
 
 
+@needs_readability_in_c
 def test_c_pass_counts_equal_python_pass_past_linsear_words() -> None:
     """Linsear Write reads the first 100 words: texts around that length, with punctuation
     pieces (exact word counts) and without."""
@@ -88,6 +95,7 @@ def test_c_pass_counts_equal_python_pass_past_linsear_words() -> None:
             assert_same_counts(text.replace(" ", "\n"), lexicon)
 
 
+@needs_readability_in_c
 def test_c_pass_learns_again_after_the_memo_is_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
     lexicon = readability._Lexicon("en_US")
     monkeypatch.setattr(readability, "_MAX_MEMO_TOKENS", 3)
@@ -96,6 +104,7 @@ def test_c_pass_learns_again_after_the_memo_is_cleared(monkeypatch: pytest.Monke
     assert len(lexicon.compact) <= 6
 
 
+@needs_readability_in_c
 def test_c_pass_rejects_what_is_not_a_text() -> None:
     lexicon = readability._lexicon("en_US")
     with pytest.raises(TypeError):
@@ -104,6 +113,7 @@ def test_c_pass_rejects_what_is_not_a_text() -> None:
         readability._count_document_in_c("unheardofword here", {}, lambda tokens: None, 20)
 
 
+@functools.cache
 def real_texts() -> list[str]:
     """The plain text of every page of the real corpora, what the pipeline scores."""
     texts = []
@@ -116,6 +126,7 @@ def real_texts() -> list[str]:
     return texts
 
 
+@needs_readability_in_c
 def test_c_pass_counts_equal_python_pass_on_the_real_corpora() -> None:
     texts = real_texts()  # ~3,600 pages of three sites
     assert len(texts) > 3_500
@@ -126,3 +137,56 @@ def test_c_pass_counts_equal_python_pass_on_the_real_corpora() -> None:
         if c_counts(text, lexicon) != readability._count_document(text, lexicon, SETTINGS)
     ]
     assert differ == []
+
+
+def python_stems(folded: str, stemmer: keywords.Stemmer) -> tuple[str, ...]:
+    return tuple(
+        stemmer._cache[t] if t in stemmer._cache else stemmer._stem_new(t) for t in keywords.tokens(folded)
+    )
+
+
+def assert_same_stems(folded: str) -> None:
+    stemmer = keywords.Stemmer()
+    assert keywords._stems_in_c is not None
+    in_c = keywords._stems_in_c(folded, stemmer._cache, stemmer._stem_new, keywords.piece_tokens)
+    assert in_c == python_stems(folded, stemmer), folded
+
+
+# The token rule's edges: apostrophes inside and around words, leading dots (.NET) and dots
+# after words or dots, + and # suffixes, underscores, digits, alphanumerics of other scripts,
+# marks (Bengali vowel signs, a combining accent), ASCII and other whitespace.
+# fmt: off
+KEYWORD_PIECES = [
+    "a", "ab", "x9", "_", "'", "'s", "o'neil", "dogs'", ".", "..", ".net", "a.b", "..x", "c++", "c#",
+    "+", "#", "++x", "-", ",", "na⁺", "é", "café,", "ß", "²", "ধারণা", "হল,", "\u0301", "日本", " ",
+    "\n", "\t", "\x0b", "\x1c", "\x1f", "\u00a0", "\u2028", "\u3000", "https://x.io/a_b?c=1",
+]
+# fmt: on
+
+
+@needs_keywords_in_c
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(KEYWORD_PIECES), max_size=60).map("".join) | st.text(max_size=120))
+def test_c_pass_stems_equal_python_tokens_stemmed(text: str) -> None:
+    assert_same_stems(text)
+
+
+@needs_keywords_in_c
+def test_c_pass_stems_equal_python_tokens_on_the_real_corpora() -> None:
+    import unicodedata
+
+    texts = real_texts()
+    assert len(texts) > 3_500
+    for text in texts:
+        assert_same_stems(unicodedata.normalize("NFKC", text).casefold())
+
+
+@needs_keywords_in_c
+def test_c_pass_passes_on_what_the_callbacks_raise() -> None:
+    def broken_stemmer(token: str) -> str:
+        raise RuntimeError(f"cannot stem {token}")
+
+    with pytest.raises(RuntimeError, match="cannot stem word"):
+        keywords._stems_in_c("a word", {"a": "a"}, broken_stemmer, keywords.piece_tokens)
+    with pytest.raises(TypeError):
+        keywords._stems_in_c("ধারণা,", {}, str, lambda piece: [1, 2])
