@@ -239,7 +239,13 @@ static PyObject *count_document(PyObject *module, PyObject *args) {
     Py_ssize_t words = token_pass(source, &text, compact, 100, buffer, &totals, difficult, missing, &pieces,
                                   &characters, &letters);
     if (words < 0) goto done;
-    if (PySet_GET_SIZE(missing) > 0) { /* new words: the lexicon learns them, then count again */
+    /* New words: the lexicon learns them, then the tokens are counted again. Another thread
+     * may clear a full lexicon between the two (the thread task runner), hence a few tries. */
+    for (int tries = 0; PySet_GET_SIZE(missing) > 0; tries++) {
+        if (tries == 3) {
+            PyErr_SetString(PyExc_KeyError, "count_document: learn() left a token unknown");
+            goto done;
+        }
         PyObject *learned = PyObject_CallOneArg(learn, missing);
         if (learned == NULL) goto done;
         Py_DECREF(learned);
@@ -247,10 +253,6 @@ static PyObject *count_document(PyObject *module, PyObject *args) {
         words = token_pass(source, &text, compact, 100, buffer, &totals, difficult, missing, &pieces,
                            &characters, &letters);
         if (words < 0) goto done;
-        if (PySet_GET_SIZE(missing) > 0) {
-            PyErr_SetString(PyExc_KeyError, "count_document: learn() left a token unknown");
-            goto done;
-        }
     }
     Py_ssize_t end = n;
     long long *head = totals.all;
