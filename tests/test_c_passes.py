@@ -1,7 +1,8 @@
 """The C passes against the Python passes they replace, which the other tests hold to
-textstat and to the keyword rules: the readability counts (transforms/_readability_counts.c,
-`transforms.readability._count_document`) and the keyword tokens and stems
-(transforms/_keyword_tokens.c, `transforms.keywords.tokens`)."""
+textstat, the keyword rules and PyYAML: the readability counts (transforms/_readability_counts.c,
+`transforms.readability._count_document`), the keyword tokens and stems
+(transforms/_keyword_tokens.c, `transforms.keywords.tokens`) and the plain front matter
+reader (transforms/_plain_yaml.c, `transforms.plain_yaml.read_plain_yaml_in_python`)."""
 
 import functools
 import shutil
@@ -9,10 +10,11 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transforms import keywords, readability
+from tests.test_plain_yaml import headers, same, yaml_header
+from transforms import keywords, plain_yaml, readability
 from transforms.front_matter import DocumentError, decode_bytes, split_front_matter
 from transforms.plaintext import SECTION_BREAK, markdown_to_text
 from transforms.readability import DocumentCounts, ReadabilitySettings
@@ -28,6 +30,7 @@ def test_the_c_passes_are_built_where_a_compiler_is() -> None:
     compiler = shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0])
     assert (readability.COUNTS_IN == "C") == (compiler is not None)
     assert (keywords._stems_in_c is not None) == (compiler is not None)
+    assert (plain_yaml._read_in_c is not None) == (compiler is not None)
 
 
 needs_readability_in_c = pytest.mark.skipif(readability.COUNTS_IN != "C", reason="not built")
@@ -190,3 +193,60 @@ def test_c_pass_passes_on_what_the_callbacks_raise() -> None:
         keywords._stems_in_c("a word", {"a": "a"}, broken_stemmer, keywords.piece_tokens)
     with pytest.raises(TypeError):
         keywords._stems_in_c("ধারণা,", {}, str, lambda piece: [1, 2])
+
+
+needs_yaml_in_c = pytest.mark.skipif(plain_yaml._read_in_c is None, reason="not built")
+
+
+def assert_same_front_matter(header: str) -> None:
+    assert plain_yaml._read_in_c is not None
+    assert same(plain_yaml._read_in_c(header), plain_yaml.read_plain_yaml_in_python(header)), header
+
+
+@needs_yaml_in_c
+@settings(max_examples=3000, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(headers() | st.text(max_size=80))
+def test_c_reader_equals_python_reader_on_generated_headers(header: str) -> None:
+    assert_same_front_matter(header)
+
+
+@needs_yaml_in_c
+def test_c_reader_equals_python_reader_on_real_and_hostile_files(corpus_factory) -> None:
+    corpus = corpus_factory(400, fresh=False)
+    paths = [*(SHARED / "corpora").rglob("*.md"), *(SHARED / "sample").rglob("*.md"), *corpus.rglob("*.md")]
+    found = [header for path in sorted(paths) if (header := yaml_header(path)) is not None]
+    assert len(found) > 3_400
+    for header in found:
+        assert_same_front_matter(header)
+    # deep nesting, the depth bound, and a block scalar that is the header's last line
+    for header in (
+        "".join(f"{' ' * n}k{n}:\n" for n in range(depth)) + " " * depth + "v: 1" for depth in range(12)
+    ):
+        assert_same_front_matter(header)
+    assert_same_front_matter("a: >-\n  last line")
+
+
+@needs_yaml_in_c
+def test_c_reader_rejects_what_is_not_a_header() -> None:
+    with pytest.raises(TypeError):
+        plain_yaml._read_in_c(b"a: 1")
+
+
+# Each rule of the reader, on its edge: comments, colons, quotes, null words, blocks, nesting,
+# the characters left to PyYAML.
+EDGE_HEADERS = [
+    "a: 1 # comment", "a: x #", "a: #x", "a: x# y", "a: b: c", "a: x:", "a: x: ", "a:b", "a :b",
+    "a : b", "a:  b  ", "a: 'it''s'", "a: ''''", "a: '''", "a: ''", 'a: ""', 'a: "x\\"', 'a: "x',
+    "a: ~", "a: null", "a: NULL", "a: nULL", "null: 1", "Null:", "~: 1", "a: -x", "a: x-", "a: ?",
+    "a: @x", "a: x@", "a: `x", "a: %x", "a: !x", "a: &x", "a: *x", "a: |", "a: >", "a: |-", "a: >-",
+    "k: >-\n  x\n   y", "k: |-\n  x\n  y", "k: >-\n  x\n\n  y", "k: >-\n  x\n y", "k: >-\n  x\nl: 1",
+    "a:\n  b:\n    c: 1\n  d: 2", "a:\n  b: 1\nc: 2", "a:\n  b: 1\n c: 2", "a:\n\n  b: 1", "a: 1\n\n",
+    "a: \xa0x", "a: x\ufeff", "a: x\u2028", "a: x\x85", "a: 😀", "é: 1", "a: x\ty", "a: x\x7f", "",
+    "\n", "a", "a:", " a: 1", "a: 1\n b: 2", "a: 1\na: 2", "a b: 1", "a.b/c-d: 1", "a: x\n  y",
+]  # fmt: skip
+
+
+@needs_yaml_in_c
+def test_c_reader_equals_python_reader_on_each_rules_edge() -> None:
+    for header in EDGE_HEADERS:
+        assert_same_front_matter(header)

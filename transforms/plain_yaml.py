@@ -37,7 +37,22 @@ class _NotPlain(Exception):
     """The header needs PyYAML."""
 
 
+try:  # the same reader in C (transforms/_plain_yaml.c), when it was built
+    from transforms._plain_yaml import read_plain_yaml as _read_in_c
+except ImportError:  # installed without a C compiler: the Python reader below, the reference
+    _read_in_c = None
+
+
 def read_plain_yaml(header: str) -> dict[str, Any] | None:
+    """The header as a dict when it is plain YAML (see the module docstring), else None:
+    by the C reader where it was built, else by `read_plain_yaml_in_python` (the same
+    results; tests compare them)."""
+    if _read_in_c is not None:
+        return _read_in_c(header)
+    return read_plain_yaml_in_python(header)
+
+
+def read_plain_yaml_in_python(header: str) -> dict[str, Any] | None:
     """The header as a dict when it is plain YAML (see the module docstring), else None."""
     unusual = _UNUSUAL_ASCII if header.isascii() else _UNUSUAL_CHARACTER
     if unusual.search(header):
