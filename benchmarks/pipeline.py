@@ -97,7 +97,7 @@ def main() -> None:
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "command": " ".join(["python -m benchmarks.pipeline", *sys.argv[1:]]),
         "code": _code_version(),
-        "readability_counts": _readability_counts(),
+        "c_passes": _c_passes(),
         "pages": pages,
         "prefect_server": args.server,
         "naive": _figures(naive, pages),
@@ -262,11 +262,11 @@ def _git(*args: str) -> str:
     ).stdout.strip()
 
 
-def _readability_counts() -> str:
-    """Which pass the pipeline's readability counts ran in: C where the extension was built."""
-    from transforms.readability import COUNTS_IN
+def _c_passes() -> str:
+    """Which of the optional C passes the pipeline ran with (transforms.c_passes)."""
+    from transforms.c_passes import describe_c_passes
 
-    return COUNTS_IN
+    return describe_c_passes()
 
 
 def markdown_table(result: dict) -> str:
@@ -311,8 +311,8 @@ def markdown_table(result: dict) -> str:
     heading = f"{result['pages']:,} pages, {result['machine']}, {result['date']}"
     if result.get("code"):
         heading += f", code {result['code']}"
-    if result.get("readability_counts"):
-        heading += f", readability counts in {result['readability_counts']}"
+    if result.get("c_passes"):
+        heading += f", C passes: {result['c_passes']}"
     if result.get("prefect_server"):
         heading += f"; ratios on {server[result['prefect_server']]}"
     return "\n".join([heading, "", *rows])

@@ -20,9 +20,9 @@ from flows.site import analyse_site
 from flows.streaming import stream_results, submitter
 from flows.tasks import analyse_batch, ingest_batch, scan_content_folder
 from transforms.analysis import AnalysisSettings
+from transforms.c_passes import describe_c_passes
 from transforms.changes import quarantine_warning, split_batches, still_quarantined
 from transforms.ingest import IngestBatch
-from transforms.readability import COUNTS_IN
 from warehouse import documents as documents_table
 from warehouse.loads import forget_documents, load_ingest_batch, load_page_analysis
 from warehouse.runs import (
@@ -95,7 +95,7 @@ def audit(
         get_run_logger().info("Run %s: %s -> %s", run.run_id, settings.content_dir, settings.warehouse)
         log_migrations(run.migrations_applied)
         log_task_runner(settings)
-        get_run_logger().info("Readability counts: %s pass", COUNTS_IN)
+        get_run_logger().info("C passes: %s", describe_c_passes())
         page_settings = analysis_settings(settings)
         with run.batch_memory_limit():  # the worker processes hold memory of their own meanwhile
             ingest(run, settings, page_settings, full_refresh)

@@ -21,7 +21,7 @@ def test_a_missed_target_names_the_time_that_would_have_met_it() -> None:
         "machine": "test machine",
         "date": "2026-11-29 14:00",
         "code": "abc1234",
-        "readability_counts": "C",
+        "c_passes": "front matter, readability counts",
         "naive": naive,
         "pipeline_cold": cold,
         "pipeline_1pct_changed": changed,
@@ -42,4 +42,4 @@ def test_a_missed_target_names_the_time_that_would_have_met_it() -> None:
         "1% changed / cold": "**missed** (4.5 s would meet it)",  # 0.15 x 30 s
         "nothing changed / cold": "met",
     }
-    assert "code abc1234, readability counts in C" in table.splitlines()[0]
+    assert "code abc1234, C passes: front matter, readability counts" in table.splitlines()[0]

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from tests.test_plain_yaml import headers, same, yaml_header
 from transforms import keywords, plain_yaml, readability
+from transforms.c_passes import built_c_passes, describe_c_passes
 from transforms.front_matter import DocumentError, decode_bytes, split_front_matter
 from transforms.plaintext import SECTION_BREAK, markdown_to_text
 from transforms.readability import DocumentCounts, ReadabilitySettings
@@ -28,13 +29,13 @@ def test_the_c_passes_are_built_where_a_compiler_is() -> None:
     """The extensions are optional so that an install without a compiler still works; where
     the interpreter's compiler is on PATH (CI), a failed build must not pass unseen."""
     compiler = shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0])
-    assert (readability.COUNTS_IN == "C") == (compiler is not None)
-    assert (keywords._stems_in_c is not None) == (compiler is not None)
-    assert (plain_yaml._read_in_c is not None) == (compiler is not None)
+    expected = ["front matter", "readability counts", "keyword tokens"] if compiler else []
+    assert built_c_passes() == expected
+    assert describe_c_passes() == (", ".join(expected) or "none (the Python passes)")
 
 
-needs_readability_in_c = pytest.mark.skipif(readability.COUNTS_IN != "C", reason="not built")
-needs_keywords_in_c = pytest.mark.skipif(keywords._stems_in_c is None, reason="not built")
+needs_readability_in_c = pytest.mark.skipif(not readability.IN_C, reason="not built")
+needs_keywords_in_c = pytest.mark.skipif(not keywords.IN_C, reason="not built")
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -195,7 +196,7 @@ def test_c_pass_passes_on_what_the_callbacks_raise() -> None:
         keywords._stems_in_c("ধারণা,", {}, str, lambda piece: [1, 2])
 
 
-needs_yaml_in_c = pytest.mark.skipif(plain_yaml._read_in_c is None, reason="not built")
+needs_yaml_in_c = pytest.mark.skipif(not plain_yaml.IN_C, reason="not built")
 
 
 def assert_same_front_matter(header: str) -> None:

@@ -98,6 +98,7 @@ try:  # the tokens and their stems in one pass of C (transforms/_keyword_tokens.
     from transforms._keyword_tokens import stems_of as _stems_in_c
 except ImportError:  # installed without a C compiler: `tokens` below, the reference
     _stems_in_c = None
+IN_C = _stems_in_c is not None  # see transforms.c_passes
 _SHORT_TEXT = 200  # characters; texts up to this long are memoised whole
 
 

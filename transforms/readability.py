@@ -268,8 +268,7 @@ try:  # the same counts in one pass of C (transforms/_readability_counts.c), whe
 except ImportError:  # installed without a C compiler: the Python pass above, the reference
     _count_document_in_c = None
 
-# Which pass counts: what a run logs and the benchmarks record.
-COUNTS_IN = "Python" if _count_document_in_c is None else "C"
+IN_C = _count_document_in_c is not None  # see transforms.c_passes
 
 
 def count_document(text: str, lexicon: _Lexicon, settings: ReadabilitySettings) -> DocumentCounts:
