@@ -1,7 +1,7 @@
 /* One pass of C over a folded text for transforms.keywords: its tokens' stems, as
  * `Stemmer._tokenise` computes them in Python (the reference: tests compare the two on
- * generated text and the real corpora). Built when a C compiler is at hand (`optional` in
- * pyproject.toml); without it the Python code runs alone.
+ * generated text and the real corpora). Built when a C compiler is at hand (module
+ * transforms._c_passes, `optional` in pyproject.toml); without it the Python code runs alone.
  *
  * The tokens of a whitespace-separated piece (Python's str.split()):
  *   - every character alphanumeric (str.isalnum()): the piece;
@@ -66,7 +66,7 @@ static int ascii_piece_stems(PyObject *stems, PyObject *text, int kind, const vo
     return 0;
 }
 
-static PyObject *stems_of(PyObject *module, PyObject *args) {
+PyObject *c_stems_of(PyObject *module, PyObject *args) {
     (void)module;
     PyObject *text, *cache, *stem_new, *piece_tokens;
     if (!PyArg_ParseTuple(args, "UO!OO:stems_of", &text, &PyDict_Type, &cache, &stem_new, &piece_tokens))
@@ -126,19 +126,3 @@ static PyObject *stems_of(PyObject *module, PyObject *args) {
     Py_DECREF(stems);
     return result;
 }
-
-static PyMethodDef methods[] = {
-    {"stems_of", stems_of, METH_VARARGS,
-     "stems_of(folded, cache, stem_new, piece_tokens) -> tuple\n\n"
-     "The stems of the tokens of a normalised, case-folded text, as transforms.keywords.Stemmer\n"
-     "computes them: cache[token], else stem_new(token); piece_tokens(piece) gives the tokens of\n"
-     "a piece neither alphanumeric nor ASCII."},
-    {NULL, NULL, 0, NULL},
-};
-
-static struct PyModuleDef module_definition = {
-    PyModuleDef_HEAD_INIT, "transforms._keyword_tokens", "C pass of transforms.keywords' tokens and stems.",
-    -1, methods, NULL, NULL, NULL, NULL,
-};
-
-PyMODINIT_FUNC PyInit__keyword_tokens(void) { return PyModule_Create(&module_definition); }

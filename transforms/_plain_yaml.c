@@ -1,7 +1,7 @@
 /* transforms.plain_yaml's reader of plain front matter, in C: the same dict, or None where
  * the header needs PyYAML, as `_read_plain_yaml_in_python` returns (the reference: tests
- * compare the two, and hold both to PyYAML). Built when a C compiler is at hand
- * (`optional` in pyproject.toml); without it the Python reader runs alone.
+ * compare the two, and hold both to PyYAML). Built when a C compiler is at hand (module
+ * transforms._c_passes, `optional` in pyproject.toml); without it the Python reader runs alone.
  *
  * Its regular expressions, as character rules:
  *   _KEY_LINE      ( *)([A-Za-z0-9_][A-Za-z0-9_. /-]*):(?: +(.*))?\Z
@@ -246,7 +246,7 @@ static int read_mapping(const Header *h, Py_ssize_t start, Py_ssize_t indent, in
     return PLAIN;
 }
 
-static PyObject *read_plain_yaml(PyObject *module, PyObject *text) {
+PyObject *c_read_plain_yaml(PyObject *module, PyObject *text) {
     (void)module;
     if (!PyUnicode_Check(text)) {
         PyErr_SetString(PyExc_TypeError, "read_plain_yaml: the header must be a str");
@@ -278,17 +278,3 @@ static PyObject *read_plain_yaml(PyObject *module, PyObject *text) {
     }
     return mapping;
 }
-
-static PyMethodDef methods[] = {
-    {"read_plain_yaml", read_plain_yaml, METH_O,
-     "read_plain_yaml(header) -> dict | None\n\n"
-     "transforms.plain_yaml.read_plain_yaml in C: the header as a dict when it is plain YAML, else None."},
-    {NULL, NULL, 0, NULL},
-};
-
-static struct PyModuleDef module_definition = {
-    PyModuleDef_HEAD_INIT, "transforms._plain_yaml", "C pass of transforms.plain_yaml's reader.", -1, methods,
-    NULL, NULL, NULL, NULL,
-};
-
-PyMODINIT_FUNC PyInit__plain_yaml(void) { return PyModule_Create(&module_definition); }

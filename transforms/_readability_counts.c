@@ -1,7 +1,8 @@
 /* One pass of C over a document for transforms.readability: the same counts as its
  * pure-Python `_count_document`, which stays the reference (tests compare the two on
  * textstat's cases, the real corpora and generated Unicode text). Built when a C compiler
- * is at hand (`optional` in pyproject.toml); without it the Python code runs alone.
+ * is at hand (module transforms._c_passes, `optional` in pyproject.toml); without it the
+ * Python code runs alone.
  *
  * The regular expressions of the Python code, as character rules (Python's `re` on str:
  * \w is str.isalnum() or '_', \s is str.isspace()):
@@ -22,14 +23,12 @@ typedef struct {
     Py_ssize_t length;
 } Text;
 
-static unsigned char ascii_word[128];
-
 static inline Py_UCS4 char_at(const Text *text, Py_ssize_t i) {
     return PyUnicode_READ(text->kind, text->data, i);
 }
 
 static inline int is_word(Py_UCS4 c) {
-    if (c < 128) return ascii_word[c];
+    if (c < 128) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
     return Py_UNICODE_ISALNUM(c);
 }
 
@@ -213,7 +212,7 @@ static Py_ssize_t linsear_end(const Text *text, int exact) {
     return i;
 }
 
-static PyObject *count_document(PyObject *module, PyObject *args) {
+PyObject *c_count_document(PyObject *module, PyObject *args) {
     (void)module;
     PyObject *source, *compact, *learn;
     Py_ssize_t long_words;
@@ -297,24 +296,4 @@ done:
     Py_XDECREF(difficult);
     Py_XDECREF(missing);
     return result;
-}
-
-static PyMethodDef methods[] = {
-    {"count_document", count_document, METH_VARARGS,
-     "count_document(text, compact, learn, long_sentence_words) -> tuple\n\n"
-     "transforms.readability.DocumentCounts of one text, as its _count_document computes them.\n"
-     "compact: token -> syllables << 5 | polysyllable | Dale-Chall hard << 1 | Gunning-fog hard << 2\n"
-     "| Linsear easy << 3 | difficult << 4; learn(set_of_tokens) adds the tokens it lacks."},
-    {NULL, NULL, 0, NULL},
-};
-
-static struct PyModuleDef module_definition = {
-    PyModuleDef_HEAD_INIT, "transforms._readability_counts",
-    "C pass of transforms.readability's per-document counts.", -1, methods, NULL, NULL, NULL, NULL,
-};
-
-PyMODINIT_FUNC PyInit__readability_counts(void) {
-    for (int c = 0; c < 128; c++)
-        ascii_word[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    return PyModule_Create(&module_definition);
 }

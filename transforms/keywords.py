@@ -95,7 +95,7 @@ _APOSTROPHES = ("’", "‘", "ʼ")
 Stems = tuple[str, ...]
 
 try:  # the tokens and their stems in one pass of C (transforms/_keyword_tokens.c), when built
-    from transforms._keyword_tokens import stems_of as _stems_in_c
+    from transforms._c_passes import stems_of as _stems_in_c
 except ImportError:  # installed without a C compiler: `tokens` below, the reference
     _stems_in_c = None
 IN_C = _stems_in_c is not None  # see transforms.c_passes

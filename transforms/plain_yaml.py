@@ -38,7 +38,7 @@ class _NotPlain(Exception):
 
 
 try:  # the same reader in C (transforms/_plain_yaml.c), when it was built
-    from transforms._plain_yaml import read_plain_yaml as _read_in_c
+    from transforms._c_passes import read_plain_yaml as _read_in_c
 except ImportError:  # installed without a C compiler: the Python reader below, the reference
     _read_in_c = None
 IN_C = _read_in_c is not None  # see transforms.c_passes

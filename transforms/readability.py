@@ -264,7 +264,7 @@ def _count_document(text: str, lexicon: _Lexicon, settings: ReadabilitySettings)
 
 
 try:  # the same counts in one pass of C (transforms/_readability_counts.c), when it was built
-    from transforms._readability_counts import count_document as _count_document_in_c
+    from transforms._c_passes import count_document as _count_document_in_c
 except ImportError:  # installed without a C compiler: the Python pass above, the reference
     _count_document_in_c = None
 
