@@ -2,20 +2,24 @@
 textstat, the keyword rules and PyYAML: the readability counts (transforms/_readability_counts.c,
 `transforms.readability._count_document`), the keyword tokens and stems
 (transforms/_keyword_tokens.c, `transforms.keywords.tokens`) and the plain front matter
-reader (transforms/_plain_yaml.c, `transforms.plain_yaml.read_plain_yaml_in_python`)."""
+reader (transforms/_plain_yaml.c, `transforms.plain_yaml.read_plain_yaml_in_python`), and
+the MinHash minimum (transforms/_minhash.c, `transforms.minhash.signatures_from_shingles`'s
+numpy blocks)."""
 
 import functools
 import shutil
 import sysconfig
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_plain_yaml import headers, same, yaml_header
-from transforms import keywords, plain_yaml, readability
+from transforms import keywords, minhash, plain_yaml, readability
 from transforms.c_passes import built_c_passes, describe_c_passes
+from transforms.duplicates import DuplicateSettings
 from transforms.front_matter import DocumentError, decode_bytes, split_front_matter
 from transforms.plaintext import SECTION_BREAK, markdown_to_text
 from transforms.readability import DocumentCounts, ReadabilitySettings
@@ -31,7 +35,8 @@ def test_the_c_passes_are_built_where_a_compiler_is() -> None:
     failed build must not pass unseen."""
     compiler = shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0])
     headers = (Path(sysconfig.get_paths()["include"]) / "Python.h").is_file()
-    expected = ["front matter", "readability counts", "keyword tokens"] if compiler and headers else []
+    built = ["front matter", "readability counts", "keyword tokens", "MinHash"]
+    expected = built if compiler and headers else []
     assert built_c_passes() == expected
     assert describe_c_passes() == (", ".join(expected) or "none (the Python passes)")
 
@@ -253,3 +258,65 @@ EDGE_HEADERS = [
 def test_c_reader_equals_python_reader_on_each_rules_edge() -> None:
     for header in EDGE_HEADERS:
         assert_same_front_matter(header)
+
+
+needs_minhash_in_c = pytest.mark.skipif(not minhash.IN_C, reason="not built")
+
+
+def signatures_both_ways(
+    hashes: np.ndarray, offsets: np.ndarray, settings: DuplicateSettings, monkeypatch: pytest.MonkeyPatch
+) -> tuple[np.ndarray, np.ndarray]:
+    in_c = minhash.signatures_from_shingles(hashes, offsets, settings)
+    with monkeypatch.context() as patch:
+        patch.setattr(minhash, "_minhash_in_c", None)
+        in_numpy = minhash.signatures_from_shingles(hashes, offsets, settings)
+    return in_c, in_numpy
+
+
+@needs_minhash_in_c
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**32 - 1), max_size=300),
+    st.lists(st.integers(0, 300), max_size=12),
+    st.sampled_from([16, 128]),
+)
+def test_c_minimum_equals_numpy_blocks(hashes: list[int], cuts: list[int], num_perm: int) -> None:
+    """Any shingle hashes (the extremes of uint32 included) cut into documents, empty ones too."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        values = np.array(hashes, dtype=np.uint32)
+        offsets = np.array([0, *sorted(min(c, len(hashes)) for c in cuts), len(hashes)], dtype=np.int64)
+        in_c, in_numpy = signatures_both_ways(
+            values, offsets, DuplicateSettings(num_perm=num_perm, bands=num_perm // 8, rows=8), monkeypatch
+        )
+        assert in_c.dtype == in_numpy.dtype == np.uint32
+        assert np.array_equal(in_c, in_numpy)
+
+
+@needs_minhash_in_c
+def test_c_minimum_equals_numpy_blocks_on_the_real_corpora(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = DuplicateSettings()
+    hashes, offsets = minhash.shingle_hashes(real_texts(), settings.shingle_size)
+    assert len(offsets) > 3_500 and len(hashes) > 500_000
+    in_c, in_numpy = signatures_both_ways(hashes, offsets, settings, monkeypatch)
+    assert np.array_equal(in_c, in_numpy)
+
+
+@needs_minhash_in_c
+def test_c_minimum_rejects_arrays_that_do_not_fit() -> None:
+    a, b = minhash.permutations(DuplicateSettings(num_perm=4, bands=1, rows=4))
+    hashes, out = np.arange(6, dtype=np.uint32), np.zeros((2, 4), dtype=np.uint32)
+    run = minhash._minhash_in_c
+    assert run is not None
+    with pytest.raises(TypeError):  # 8-byte hashes
+        run(hashes.astype(np.uint64), np.array([0, 3, 6]), a, b, out)
+    with pytest.raises(ValueError, match="offsets"):
+        run(hashes, np.array([0, 4, 3]), a, b, out)
+    with pytest.raises(ValueError, match="offsets"):
+        run(hashes, np.array([0, 3, 7]), a, b, out)
+    with pytest.raises(ValueError, match="shapes"):
+        run(hashes, np.array([0, 3, 6]), a, b[:3], out)
+    with pytest.raises(ValueError, match="shapes"):
+        run(hashes, np.array([0, 6]), a, b, out)
+    with pytest.raises(ValueError, match="read-only"):  # numpy refuses a writable view
+        out.flags.writeable = False
+        run(hashes, np.array([0, 3, 6]), a, b, out)

@@ -7,6 +7,7 @@
 PyObject *c_read_plain_yaml(PyObject *module, PyObject *header);    /* _plain_yaml.c */
 PyObject *c_count_document(PyObject *module, PyObject *args);       /* _readability_counts.c */
 PyObject *c_stems_of(PyObject *module, PyObject *args);             /* _keyword_tokens.c */
+PyObject *c_minhash_into(PyObject *module, PyObject *args);         /* _minhash.c */
 
 static PyMethodDef methods[] = {
     {"read_plain_yaml", c_read_plain_yaml, METH_O,
@@ -22,6 +23,11 @@ static PyMethodDef methods[] = {
      "The stems of the tokens of a normalised, case-folded text, as transforms.keywords.Stemmer\n"
      "computes them: cache[token], else stem_new(token); piece_tokens(piece) gives the tokens of\n"
      "a piece neither alphanumeric nor ASCII."},
+    {"minhash_into", c_minhash_into, METH_VARARGS,
+     "minhash_into(mixed, offsets, a, b, out) -> None\n\n"
+     "transforms.minhash's per-document minimum: out[d] = min(out[d], min over the shingle hashes\n"
+     "mixed[offsets[d]:offsets[d + 1]] of hash * a + b mod 2**32), per permutation; uint32 arrays\n"
+     "but for the int64 offsets, out of shape (documents, permutations)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -3,7 +3,7 @@ the C twin of a Python function that runs instead where no C compiler was at han
 
 from __future__ import annotations
 
-from transforms import keywords, plain_yaml, readability
+from transforms import keywords, minhash, plain_yaml, readability
 
 
 def built_c_passes() -> list[str]:
@@ -12,6 +12,7 @@ def built_c_passes() -> list[str]:
         "front matter": plain_yaml.IN_C,
         "readability counts": readability.IN_C,
         "keyword tokens": keywords.IN_C,
+        "MinHash": minhash.IN_C,
     }
     return [name for name, built in passes.items() if built]
 
