@@ -83,11 +83,10 @@ PyObject *c_stems_of(PyObject *module, PyObject *args) {
         int alphanumeric = 1, ascii = 1;
         for (; i < n; i++) {
             Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (Py_UNICODE_ISSPACE(c)) break;
             if (c < 128) {
-                if (c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f)) break;
                 alphanumeric &= ascii_word(c) && c != '_';
             } else {
-                if (Py_UNICODE_ISSPACE(c)) break;
                 ascii = 0;
                 alphanumeric &= Py_UNICODE_ISALNUM(c) != 0;
             }

@@ -37,10 +37,12 @@ static inline int is_space(Py_UCS4 c) { return Py_UNICODE_ISSPACE(c); }
 static inline int is_sentence_end(Py_UCS4 c) { return c == '.' || c == '!' || c == '?'; }
 
 /* Words in text[start:end): whitespace-separated pieces (str.split), or in exact mode
- * those holding a word character (matches of \w\S*). */
-static Py_ssize_t count_words(const Text *text, Py_ssize_t start, Py_ssize_t end, int exact) {
+ * those holding a word character (matches of \w\S*); counting stops after `limit` words,
+ * and *stop (when given) is where it stopped: the end of the last word counted, or `end`. */
+static Py_ssize_t count_words_until(const Text *text, Py_ssize_t start, Py_ssize_t end, int exact,
+                                    Py_ssize_t limit, Py_ssize_t *stop) {
     Py_ssize_t count = 0, i = start;
-    while (i < end) {
+    while (i < end && count < limit) {
         while (i < end && is_space(char_at(text, i))) i++;
         if (i >= end) break;
         int has_word = 0;
@@ -52,7 +54,12 @@ static Py_ssize_t count_words(const Text *text, Py_ssize_t start, Py_ssize_t end
         }
         count += exact ? has_word : 1;
     }
+    if (stop != NULL) *stop = i;
     return count;
+}
+
+static Py_ssize_t count_words(const Text *text, Py_ssize_t start, Py_ssize_t end, int exact) {
+    return count_words_until(text, start, end, exact, PY_SSIZE_T_MAX, NULL);
 }
 
 /* textstat's sentences in text[0:end): segments of more than two words, and how many of
@@ -199,19 +206,6 @@ static Py_ssize_t token_pass(PyObject *source, const Text *text, PyObject *compa
     return tokens;
 }
 
-/* Where Linsear Write's text ends: after the 100th word, counted as `count_words` does. */
-static Py_ssize_t linsear_end(const Text *text, int exact) {
-    Py_ssize_t i = 0, n = text->length, seen = 0;
-    while (i < n && seen < 100) {
-        while (i < n && is_space(char_at(text, i))) i++;
-        if (i >= n) break;
-        int has_word = 0;
-        while (i < n && !is_space(char_at(text, i))) has_word |= is_word(char_at(text, i++));
-        seen += exact ? has_word : 1;
-    }
-    return i;
-}
-
 PyObject *c_count_document(PyObject *module, PyObject *args) {
     (void)module;
     PyObject *source, *compact, *learn;
@@ -256,7 +250,7 @@ PyObject *c_count_document(PyObject *module, PyObject *args) {
     Py_ssize_t end = n;
     long long *head = totals.all;
     if (pieces > 100 && words >= 100) {
-        end = linsear_end(&text, exact);
+        count_words_until(&text, 0, n, exact, 100, &end); /* Linsear Write's first 100 words */
         head = totals.head;
     }
 
